@@ -1,0 +1,223 @@
+import { z } from 'zod';
+
+/** Weiban: fewer than 5 requests in processing per corp (10052). */
+export const HARD_MAX_IN_FLIGHT = 4;
+/** Weiban: at most 600 requests per endpoint per minute (10053, then a 60 s block). */
+export const HARD_MAX_PER_MINUTE = 600;
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  constructor(
+    readonly variable: string,
+    detail: string,
+  ) {
+    super(`${variable} ${detail}`);
+  }
+}
+
+export type StartFrom = { mode: 'now' } | { mode: 'time'; at: number };
+
+export interface Config {
+  readonly weibanBaseUrl: string;
+  readonly corpId: string;
+  /** Where the secret comes from; the value itself is resolved lazily (see lib/secret.ts). */
+  readonly secret:
+    | { readonly kind: 'plain'; readonly value: string }
+    | { readonly kind: 'ssm'; readonly name: string };
+  readonly formIds: readonly number[];
+  readonly tableName: string;
+  readonly topicArn: string;
+  readonly startFrom: StartFrom;
+  readonly lookbackSeconds: number;
+  readonly pageSize: number;
+  readonly maxInFlight: number;
+  readonly maxPerMinute: number;
+  readonly retentionDays: number;
+  /** Forms whose events carry the submitters' answers; `'all'` for `*`. */
+  readonly answerFormIds: readonly number[] | 'all';
+  readonly emitResubmissions: boolean;
+  /** Below this much Lambda time left, no new page is started (G6). */
+  readonly deadlineMarginMs: number;
+  /** Token lifetime assumed when Weiban's answer carries no `expires_in`. */
+  readonly tokenTtlFallbackSeconds: number;
+  readonly requestTimeoutMs: number;
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+const blankToUndefined = (value: unknown) =>
+  typeof value === 'string' && value.trim() === '' ? undefined : value;
+
+const integer = (min: number, max: number, fallback: number) =>
+  z.preprocess(
+    blankToUndefined,
+    z.coerce
+      .number({ error: `must be a whole number between ${min} and ${max}` })
+      .int(`must be a whole number between ${min} and ${max}`)
+      .min(min, `must be a whole number between ${min} and ${max}`)
+      .max(max, `must be a whole number between ${min} and ${max}`)
+      .default(fallback),
+  );
+
+const formId = z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER);
+
+const formIdList = (what: string) =>
+  z.string().transform((raw, ctx) => {
+    const parts = raw
+      .split(',')
+      .map((part) => part.trim())
+      .filter((part) => part !== '');
+    const ids: number[] = [];
+    for (const part of parts) {
+      const parsed = /^\d+$/.test(part) ? formId.safeParse(part) : undefined;
+      if (!parsed?.success) {
+        ctx.addIssue({ code: 'custom', message: `must be ${what}; "${part}" is not a form id` });
+        return z.NEVER;
+      }
+      if (!ids.includes(parsed.data)) ids.push(parsed.data);
+    }
+    return ids;
+  });
+
+const requiredText = (hint: string) =>
+  z.preprocess(blankToUndefined, z.string({ error: `is required: ${hint}` }).trim());
+
+const startFrom = z.preprocess(
+  blankToUndefined,
+  z
+    .string()
+    .default('now')
+    .transform((raw, ctx): StartFrom => {
+      const value = raw.trim();
+      if (value.toLowerCase() === 'now') return { mode: 'now' };
+      if (/^\d+$/.test(value)) return { mode: 'time', at: Number(value) };
+      const parsed = Date.parse(value);
+      if (/^\d{4}-\d{2}-\d{2}/.test(value) && Number.isFinite(parsed)) {
+        return { mode: 'time', at: Math.floor(parsed / 1000) };
+      }
+      ctx.addIssue({
+        code: 'custom',
+        message:
+          'must be "now", unix seconds, or an ISO-8601 date such as 2026-11-01T00:00:00+08:00',
+      });
+      return z.NEVER;
+    }),
+);
+
+const schema = z
+  .object({
+    WEIBAN_BASE_URL: z.preprocess(
+      blankToUndefined,
+      z
+        .url({
+          protocol: /^https?$/,
+          error: 'must be an http(s) URL such as https://open.weibanzhushou.com',
+        })
+        .default('https://open.weibanzhushou.com')
+        .transform((url) => url.replace(/\/+$/, '')),
+    ),
+    WEIBAN_CORP_ID: requiredText('the corp id from the Weiban admin console'),
+    WEIBAN_SECRET: z.preprocess(blankToUndefined, z.string().optional()),
+    WEIBAN_SECRET_PARAM: z.preprocess(blankToUndefined, z.string().trim().optional()),
+    FORM_IDS: z.preprocess(
+      blankToUndefined,
+      z
+        .string({ error: 'is required: comma-separated form ids, e.g. 842,901' })
+        .pipe(formIdList('comma-separated form ids, e.g. 842,901'))
+        .refine((ids) => ids.length > 0, 'is required: comma-separated form ids, e.g. 842,901'),
+    ),
+    TABLE_NAME: requiredText('the DynamoDB table name'),
+    TOPIC_ARN: z.preprocess(
+      blankToUndefined,
+      z
+        .string({ error: 'is required: the SNS topic ARN' })
+        .regex(/^arn:aws[\w-]*:sns:[\w-]+:\d{12}:[\w-]+$/, 'must be an SNS topic ARN'),
+    ),
+    START_FROM: startFrom,
+    LOOKBACK_SECONDS: integer(0, 86_400, 600),
+    PAGE_SIZE: integer(1, 1000, 100),
+    WEIBAN_MAX_IN_FLIGHT: integer(1, HARD_MAX_IN_FLIGHT, HARD_MAX_IN_FLIGHT),
+    WEIBAN_MAX_PER_MINUTE: integer(1, HARD_MAX_PER_MINUTE, 500),
+    RETENTION_DAYS: integer(1, 3650, 400),
+    ANSWER_FORM_IDS: z.preprocess(
+      blankToUndefined,
+      z
+        .string()
+        .optional()
+        .transform((raw) => raw?.trim())
+        .pipe(
+          z.union([
+            z.undefined().transform((): readonly number[] => []),
+            z.literal('*').transform((): 'all' => 'all'),
+            z.string().pipe(formIdList('"*" or comma-separated form ids from FORM_IDS')),
+          ]),
+        ),
+    ),
+    EMIT_RESUBMISSIONS: z.preprocess(
+      blankToUndefined,
+      z
+        .enum(['true', 'false'], { error: 'must be "true" or "false"' })
+        .default('false')
+        .transform((value) => value === 'true'),
+    ),
+    DEADLINE_MARGIN_MS: integer(1_000, 600_000, 10_000),
+    WEIBAN_TOKEN_TTL_SECONDS: integer(600, 86_400 * 30, 7200),
+    WEIBAN_REQUEST_TIMEOUT_MS: integer(1_000, 120_000, 10_000),
+  })
+  .superRefine((env, ctx) => {
+    if (env.WEIBAN_SECRET === undefined && env.WEIBAN_SECRET_PARAM === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['WEIBAN_SECRET_PARAM'],
+        message:
+          'or WEIBAN_SECRET is required: the name of an SSM SecureString holding the Weiban secret (or the secret itself, for local use)',
+      });
+    }
+    const answers = env.ANSWER_FORM_IDS;
+    if (Array.isArray(answers)) {
+      const stray = answers.filter((id) => !env.FORM_IDS.includes(id));
+      if (stray.length > 0) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['ANSWER_FORM_IDS'],
+          message: `must list only forms in FORM_IDS; not polled: ${stray.join(',')}`,
+        });
+      }
+    }
+  });
+
+/**
+ * Parses the environment into a frozen Config, or throws one ConfigError naming the first
+ * bad variable. The only place in the service that reads configuration.
+ */
+export function loadConfig(env: Env = process.env): Config {
+  const parsed = schema.safeParse(env);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const variable = typeof issue?.path[0] === 'string' ? issue.path[0] : 'configuration';
+    throw new ConfigError(variable, issue?.message ?? 'is invalid');
+  }
+  const e = parsed.data;
+  return Object.freeze({
+    weibanBaseUrl: e.WEIBAN_BASE_URL,
+    corpId: e.WEIBAN_CORP_ID,
+    secret:
+      e.WEIBAN_SECRET !== undefined
+        ? { kind: 'plain', value: e.WEIBAN_SECRET }
+        : { kind: 'ssm', name: e.WEIBAN_SECRET_PARAM ?? '' },
+    formIds: Object.freeze(e.FORM_IDS),
+    tableName: e.TABLE_NAME,
+    topicArn: e.TOPIC_ARN,
+    startFrom: e.START_FROM,
+    lookbackSeconds: e.LOOKBACK_SECONDS,
+    pageSize: e.PAGE_SIZE,
+    maxInFlight: e.WEIBAN_MAX_IN_FLIGHT,
+    maxPerMinute: e.WEIBAN_MAX_PER_MINUTE,
+    retentionDays: e.RETENTION_DAYS,
+    answerFormIds: e.ANSWER_FORM_IDS === 'all' ? 'all' : Object.freeze(e.ANSWER_FORM_IDS),
+    emitResubmissions: e.EMIT_RESUBMISSIONS,
+    deadlineMarginMs: e.DEADLINE_MARGIN_MS,
+    tokenTtlFallbackSeconds: e.WEIBAN_TOKEN_TTL_SECONDS,
+    requestTimeoutMs: e.WEIBAN_REQUEST_TIMEOUT_MS,
+  } satisfies Config);
+}

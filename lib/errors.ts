@@ -1,0 +1,50 @@
+/** The root of the service's own errors: each subclass is one meaning, with a stable `name`. */
+export class ServiceError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** Another run holds the form's lease, so this run leaves the form alone. */
+export class LeaseHeldError extends ServiceError {
+  constructor(readonly formId: number) {
+    super(`form ${formId} is being polled by another run`);
+  }
+}
+
+/** A guarded state write found the state changed under it: another run got there first. */
+export class StateConflictError extends ServiceError {
+  constructor(readonly formId: number) {
+    super(`form ${formId} state changed during the run; this run's update was not applied`);
+  }
+}
+
+/** A record or state write that DynamoDB still refused after retries. */
+export class StoreWriteError extends ServiceError {}
+
+/** Events SNS refused; they stay unrecorded so the next run publishes them again (G1). */
+export class PublishError extends ServiceError {
+  constructor(
+    readonly failedIds: readonly string[],
+    detail: string,
+  ) {
+    super(`${failedIds.length} event(s) not published: ${detail}`);
+  }
+}
+
+/** The run ran out of Lambda time before it could start more work (G6). */
+export class DeadlineError extends ServiceError {}
+
+/** True when `error` is an abort (the deadline signal fired). */
+export const isAbort = (error: unknown): boolean =>
+  error instanceof Error && (error.name === 'AbortError' || error.name === 'TimeoutError');
+
+/** Replaces each secret with `***`, for text that came from outside (e.g. an errmsg). */
+export function redact(text: string, secrets: readonly (string | undefined)[]): string {
+  let out = text;
+  for (const secret of secrets) {
+    if (secret !== undefined && secret.length >= 4) out = out.split(secret).join('***');
+  }
+  return out;
+}

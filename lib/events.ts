@@ -1,0 +1,239 @@
+import { z } from 'zod';
+import { toIso } from './clock.js';
+import type { Submitter } from './model.js';
+import type { OutgoingMessage } from './ports.js';
+import type { Submission } from './weiban/schemas.js';
+
+export const EVENT_TYPES = ['weiban.form.submitted', 'weiban.form.resubmitted'] as const;
+export type EventType = (typeof EVENT_TYPES)[number];
+export const SCHEMA_VERSION = 1;
+
+/** SNS: a message, attributes included, is at most 256 KiB. */
+export const SNS_MAX_BYTES = 262_144;
+
+const isoInstant = z.iso.datetime({ offset: false });
+
+const answerOut = z.object({
+  component_id: z.number().int().describe('The form component (question) id.'),
+  component_type: z.string().describe('Component kind as Weiban names it, e.g. "radio".'),
+  title: z.string().describe('The question as shown on the form.'),
+  value: z.string().nullable().describe('The answer as one string.'),
+  values: z.array(z.string()).nullable().describe('The answer as a list (multi-choice).'),
+});
+
+const submissionOut = z.object({
+  id: z.number().int().describe('Weiban submission id.'),
+  submit_at: z.number().int().describe('Unix seconds.'),
+  time_spent: z.number().int().nullable().describe('Seconds spent filling the form.'),
+  answers: z.array(answerOut),
+});
+
+/** The `data` of an event: every field Weiban returned for the submitter (spec E). */
+export const eventDataSchema = z
+  .looseObject({
+    form_id: z.number().int().positive(),
+    form_name: z.string().nullish(),
+    u_id: z.number().int().positive().describe('Weiban form–customer relation id; the dedupe key.'),
+    status: z.string(),
+    submit_at: z.number().int().nonnegative().describe('Unix seconds.'),
+    external_user_id: z.string(),
+    unionid: z.string(),
+    user_name: z.string().nullish(),
+    user_city: z.string().nullish(),
+    avatar: z.string().nullish(),
+    submissions: z
+      .array(submissionOut)
+      .optional()
+      .describe("The submitter's answers, for forms listed in ANSWER_FORM_IDS."),
+  })
+  .describe('Every field Weiban returned for the submitter, plus answers when enabled.');
+
+/** The envelope every consumer receives as the SNS message body (spec E). */
+export const formEventSchema = z
+  .object({
+    id: z
+      .string()
+      .regex(/^weiban:[^:]+:\d+:\d+(:\d+)?$/)
+      .describe(
+        'Stable id: weiban:<corp_id>:<form_id>:<u_id>[:<submit_at> for resubmissions]. Dedupe on it.',
+      ),
+    type: z.enum(EVENT_TYPES),
+    schema_version: z.literal(SCHEMA_VERSION),
+    occurred_at: isoInstant.describe('When the submitter submitted (data.submit_at), UTC.'),
+    detected_at: isoInstant.describe('When this service first saw the submission, UTC.'),
+    truncated: z
+      .literal(true)
+      .optional()
+      .describe('Present when long fields or answers were cut to fit the 256 KiB SNS limit.'),
+    data: eventDataSchema,
+  })
+  .describe('A Weiban smart-form submission, as published to SNS.');
+
+export type FormEvent = z.infer<typeof formEventSchema>;
+export type FormEventData = z.infer<typeof eventDataSchema>;
+
+/** The event id consumers dedupe on (spec E). */
+export function eventId(corpId: string, formId: number, uId: number, submitAt?: number): string {
+  const base = `weiban:${corpId}:${formId}:${uId}`;
+  return submitAt === undefined ? base : `${base}:${submitAt}`;
+}
+
+/** Builds the event for one submitter. Pure: the time of detection is passed in. */
+export function buildEvent(input: {
+  readonly corpId: string;
+  readonly submitter: Submitter;
+  readonly type: EventType;
+  readonly detectedAtMs: number;
+  readonly submissions?: readonly Submission[];
+}): FormEvent {
+  const { corpId, submitter, type, detectedAtMs, submissions } = input;
+  const data: FormEventData = { ...submitter };
+  if (submissions !== undefined) data.submissions = submissions.map(toSubmissionOut);
+  return {
+    id: eventId(
+      corpId,
+      submitter.form_id,
+      submitter.u_id,
+      type === 'weiban.form.resubmitted' ? submitter.submit_at : undefined,
+    ),
+    type,
+    schema_version: SCHEMA_VERSION,
+    occurred_at: toIso(submitter.submit_at),
+    detected_at: toIso(Math.floor(detectedAtMs / 1000)),
+    data,
+  };
+}
+
+function toSubmissionOut(submission: Submission): z.infer<typeof submissionOut> {
+  return {
+    id: submission.id,
+    submit_at: submission.submit_at,
+    time_spent: submission.time_spent ?? null,
+    answers: submission.component_value_list.map((answer) => ({
+      component_id: answer.component_id,
+      component_type: answer.component_type,
+      title: answer.title,
+      value: answer.value ?? null,
+      values: answer.values ?? null,
+    })),
+  };
+}
+
+/** SNS message attributes subscribers filter on (spec E). */
+export function messageAttributes(event: FormEvent): OutgoingMessage['attributes'] {
+  const attributes: Record<string, { DataType: 'String' | 'Number'; StringValue: string }> = {
+    event_type: { DataType: 'String', StringValue: event.type },
+    form_id: { DataType: 'Number', StringValue: String(event.data.form_id) },
+  };
+  const city = cleanAttribute(event.data.user_city);
+  if (city !== '') attributes.user_city = { DataType: 'String', StringValue: city };
+  return attributes;
+}
+
+/**
+ * The message for an event, cut down to fit SNS's size limit when it must be.
+ * Why cut rather than fail: a message SNS refuses would be retried forever and hold the
+ * form's cursor back; a flagged, shortened event still tells the consumer who submitted.
+ */
+export function toMessage(event: FormEvent, maxBytes: number = SNS_MAX_BYTES): OutgoingMessage {
+  const attributes = messageAttributes(event);
+  const budget = maxBytes - attributesBytes(attributes) - 512;
+  let body = serialize(event);
+  if (Buffer.byteLength(body) > budget) body = serialize(shrink(event, budget));
+  return { id: event.id, body, attributes };
+}
+
+// SNS and SQS accept only XML-legal characters; JSON escapes the rest except U+FFFE/U+FFFF.
+function serialize(event: FormEvent): string {
+  return JSON.stringify(event).replace(
+    /[\uFFFE\uFFFF]/g,
+    (char) => `\\u${char.charCodeAt(0).toString(16)}`,
+  );
+}
+
+// Identity fields are never cut: consumers must always be able to tell who submitted.
+const KEEP = new Set(['form_id', 'u_id', 'status', 'submit_at', 'external_user_id', 'unionid']);
+const SHORTEST_CUT = 64;
+
+/**
+ * Finds the longest string cap that fits, and if even short strings do not fit, the largest
+ * share of every list (answers) to keep. Binary searches: a few dozen serializations at most.
+ */
+function shrink(event: FormEvent, budget: number): FormEvent {
+  const fits = (candidate: FormEvent) => Buffer.byteLength(serialize(candidate)) <= budget;
+  const cut = (maxChars: number, keepShare: number): FormEvent => ({
+    ...event,
+    truncated: true,
+    data: { ...(trimTree(event.data, maxChars, keepShare, true) as FormEventData) },
+  });
+  const longest = longestString(event.data);
+  if (fits(cut(SHORTEST_CUT, 1))) {
+    let [low, high] = [SHORTEST_CUT, longest];
+    while (low < high) {
+      const mid = Math.ceil((low + high) / 2);
+      if (fits(cut(mid, 1))) low = mid;
+      else high = mid - 1;
+    }
+    return cut(low, 1);
+  }
+  let [low, high] = [0, 1024];
+  while (low < high) {
+    const mid = Math.ceil((low + high) / 2);
+    if (fits(cut(SHORTEST_CUT, mid / 1024))) low = mid;
+    else high = mid - 1;
+  }
+  return cut(SHORTEST_CUT, low / 1024);
+}
+
+function trimTree(value: unknown, maxChars: number, keepShare: number, top = false): unknown {
+  if (typeof value === 'string') return value.length > maxChars ? cutText(value, maxChars) : value;
+  if (Array.isArray(value)) {
+    return value
+      .slice(0, Math.ceil(value.length * keepShare))
+      .map((item) => trimTree(item, maxChars, keepShare));
+  }
+  if (typeof value === 'object' && value !== null) {
+    return Object.fromEntries(
+      Object.entries(value).map(([key, child]) => [
+        key,
+        top && KEEP.has(key) ? child : trimTree(child, maxChars, keepShare),
+      ]),
+    );
+  }
+  return value;
+}
+
+function longestString(value: unknown): number {
+  if (typeof value === 'string') return value.length;
+  if (Array.isArray(value))
+    return value.reduce((max: number, item) => Math.max(max, longestString(item)), 0);
+  if (typeof value === 'object' && value !== null) {
+    return Object.values(value).reduce(
+      (max: number, item) => Math.max(max, longestString(item)),
+      0,
+    );
+  }
+  return 0;
+}
+
+function cutText(text: string, length: number): string {
+  const end = /[\uD800-\uDBFF]/.test(text.charAt(length - 1)) ? length - 1 : length;
+  return `${text.slice(0, end)}…`;
+}
+
+function cleanAttribute(value: string | null | undefined): string {
+  if (value === null || value === undefined) return '';
+  // SNS attribute values: XML-legal characters only; keep them short for filter policies.
+  return value
+    .replace(/[^\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/gu, '')
+    .trim()
+    .slice(0, 256);
+}
+
+function attributesBytes(attributes: OutgoingMessage['attributes']): number {
+  return Object.entries(attributes).reduce(
+    (sum, [name, value]) =>
+      sum + Buffer.byteLength(name) + value.DataType.length + Buffer.byteLength(value.StringValue),
+    0,
+  );
+}

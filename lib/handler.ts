@@ -1,0 +1,42 @@
+import type { Metrics } from '@aws-lambda-powertools/metrics';
+import type { Context } from 'aws-lambda';
+import { ServiceError } from './errors.js';
+import type { RunSummary } from './model.js';
+import { recordRun, type logger as serviceLogger } from './observability.js';
+import type { PollService } from './service.js';
+
+/** No form could be polled at all: the one case the handler fails, so Lambda errors mean something (spec H). */
+export class PollFailedError extends ServiceError {}
+
+/**
+ * The schedule's entry point, minus the wiring: one run over every form, metrics, a log line,
+ * and the summary of spec H as the result.
+ */
+export function pollHandler(
+  service: PollService,
+  { log, sink, now = Date.now }: { log: typeof serviceLogger; sink: Metrics; now?: () => number },
+) {
+  return async (
+    _event: unknown,
+    context: Context,
+    options?: { signal?: AbortSignal },
+  ): Promise<RunSummary> => {
+    const summary = await service.run({
+      runId: context.awsRequestId,
+      remainingMs: () => context.getRemainingTimeInMillis(),
+      ...(options?.signal !== undefined && { signal: options.signal }),
+    });
+    recordRun(sink, summary, service.meter, now());
+    log.info('run finished', {
+      totals: summary.totals,
+      durationMs: summary.duration_ms,
+      forms: summary.forms,
+    });
+    const polled = summary.forms.filter((form) => form.outcome !== 'failed');
+    if (summary.forms.length > 0 && polled.length === 0) {
+      const reasons = [...new Set(summary.forms.map((form) => form.error?.message ?? 'unknown'))];
+      throw new PollFailedError(`no form could be polled: ${reasons.join('; ')}`);
+    }
+    return summary;
+  };
+}

@@ -1,0 +1,94 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { RunSummary } from './model.js';
+import type { CallOutcome } from './weiban/transport.js';
+
+const SERVICE = 'weiban-forms';
+
+/** The service's one structured logger. Powertools reads LOG_LEVEL and POWERTOOLS_SERVICE_NAME. */
+export const logger = new Logger({ serviceName: SERVICE });
+
+/** The service's one metrics sink (CloudWatch EMF); the namespace is POWERTOOLS_METRICS_NAMESPACE. */
+export const metrics = new Metrics({ serviceName: SERVICE });
+
+/** Counts Weiban answers during a run, to emit them once at its end. */
+export class WeibanMeter {
+  readonly #calls = new Map<string, number>();
+  readonly #errors = new Map<string, number>();
+
+  observe = (outcome: CallOutcome): void => {
+    this.#calls.set(outcome.endpoint, (this.#calls.get(outcome.endpoint) ?? 0) + 1);
+    if (outcome.result !== 0) {
+      const code = String(outcome.result);
+      this.#errors.set(code, (this.#errors.get(code) ?? 0) + 1);
+    }
+  };
+
+  /** Takes the counts so far and starts again from zero. */
+  drain(): { calls: Map<string, number>; errors: Map<string, number> } {
+    const out = { calls: new Map(this.#calls), errors: new Map(this.#errors) };
+    this.#calls.clear();
+    this.#errors.clear();
+    return out;
+  }
+}
+
+/**
+ * Emits one metric per outcome, in total and per form (dimension form_id), plus Weiban calls
+ * by endpoint and errors by errcode.
+ */
+export function recordRun(
+  sink: Metrics,
+  summary: RunSummary,
+  meter: WeibanMeter,
+  nowMs: number,
+): void {
+  const { totals } = summary;
+  sink.addMetric('fetched', MetricUnit.Count, totals.fetched);
+  sink.addMetric('new', MetricUnit.Count, totals.new);
+  sink.addMetric('duplicate', MetricUnit.Count, totals.duplicate);
+  sink.addMetric('published', MetricUnit.Count, totals.published);
+  sink.addMetric('publish_failed', MetricUnit.Count, totals.failed);
+  sink.addMetric('pages', MetricUnit.Count, totals.pages);
+  sink.addMetric('run_duration', MetricUnit.Milliseconds, summary.duration_ms);
+  const failedForms = summary.forms.filter((form) => form.outcome === 'failed').length;
+  sink.addMetric('forms_failed', MetricUnit.Count, failedForms);
+  if (failedForms === 0) sink.addMetric('runs_ok', MetricUnit.Count, 1);
+  const lags = summary.forms.flatMap((form) =>
+    form.cursor === null ? [] : [Math.max(0, Math.floor(nowMs / 1000) - form.cursor)],
+  );
+  if (lags.length > 0) sink.addMetric('lag_seconds', MetricUnit.Seconds, Math.max(...lags));
+
+  for (const form of summary.forms) {
+    // One EMF document per form: its own dimension set, all of its counts together.
+    const perForm = new Metrics({
+      serviceName: SERVICE,
+      defaultDimensions: { form_id: String(form.form_id) },
+    });
+    perForm.addMetric('fetched', MetricUnit.Count, form.fetched);
+    perForm.addMetric('new', MetricUnit.Count, form.new);
+    perForm.addMetric('duplicate', MetricUnit.Count, form.duplicate);
+    perForm.addMetric('published', MetricUnit.Count, form.published);
+    perForm.addMetric('publish_failed', MetricUnit.Count, form.failed);
+    perForm.addMetric('pages', MetricUnit.Count, form.pages);
+    if (form.cursor !== null) {
+      perForm.addMetric(
+        'lag_seconds',
+        MetricUnit.Seconds,
+        Math.max(0, Math.floor(nowMs / 1000) - form.cursor),
+      );
+    }
+    perForm.publishStoredMetrics();
+  }
+  const { calls, errors } = meter.drain();
+  for (const [endpoint, count] of calls) {
+    const metric = sink.singleMetric();
+    metric.addDimension('endpoint', endpoint);
+    metric.addMetric('weiban_calls', MetricUnit.Count, count);
+  }
+  for (const [errcode, count] of errors) {
+    const metric = sink.singleMetric();
+    metric.addDimension('errcode', errcode);
+    metric.addMetric('weiban_errors', MetricUnit.Count, count);
+  }
+}

@@ -1,0 +1,473 @@
+import type { Logger } from '@aws-lambda-powertools/logger';
+import { toUnixSeconds, type Clock } from './clock.js';
+import type { StartFrom } from './config.js';
+import {
+  isAbort,
+  LeaseHeldError,
+  PublishError,
+  ServiceError,
+  StateConflictError,
+} from './errors.js';
+import { buildEvent, toMessage, type EventType } from './events.js';
+import type {
+  Continuation,
+  ErrorInfo,
+  FormOutcome,
+  FormState,
+  FormSummary,
+  RunSummary,
+  Submitter,
+} from './model.js';
+import type {
+  EventPublisher,
+  FormStateStore,
+  StateChange,
+  SubmitterLedger,
+  SubmitterSource,
+} from './ports.js';
+import { MalformedResponseError, WeibanApiError, RateLimitedError } from './weiban/errors.js';
+import { assessPage, classify, initialState, planWindow } from './window.js';
+
+/** What the poller needs to know of the configuration. */
+export interface PollSettings {
+  readonly corpId: string;
+  readonly formIds: readonly number[];
+  readonly startFrom: StartFrom;
+  readonly lookbackSeconds: number;
+  readonly pageSize: number;
+  readonly deadlineMarginMs: number;
+  readonly emitResubmissions: boolean;
+  readonly answerFormIds: readonly number[] | 'all';
+}
+
+/** Structured logging, as the Powertools Logger offers it. */
+export type PollLog = Pick<Logger, 'debug' | 'info' | 'warn' | 'error'>;
+
+export interface PollerDeps {
+  readonly settings: PollSettings;
+  readonly weiban: SubmitterSource;
+  readonly forms: FormStateStore;
+  readonly ledger: SubmitterLedger;
+  readonly publisher: EventPublisher;
+  readonly clock: Clock;
+  readonly log: PollLog;
+  /** Forms polled at once; Weiban's own cap is enforced by the limiter beneath. */
+  readonly formConcurrency?: number;
+}
+
+export interface RunContext {
+  /** Unique per invocation: the lease owner. */
+  readonly runId: string;
+  /** Lambda time left, in ms. */
+  readonly remainingMs: () => number;
+  /** Aborts in-flight Weiban requests when the deadline hits. */
+  readonly signal?: AbortSignal;
+}
+
+// The lease outlives the invocation by this much, so it never lapses while the run is alive.
+const LEASE_SLACK_MS = 5_000;
+// Full pages in a row that bring no row unseen in this run: Weiban is ignoring `offset`.
+const STALLED_PAGES = 3;
+
+/**
+ * Polls every configured form once: reads each form's frozen window page by page, publishes
+ * the submitters not yet recorded, records them, and moves the cursor only when the whole
+ * window is done (G1–G3, G6, G7). One form's failure never stops the others.
+ */
+export async function poll(deps: PollerDeps, ctx: RunContext): Promise<RunSummary> {
+  const started = deps.clock.now();
+  const formIds = deps.settings.formIds;
+  const states = await deps.forms.getMany(formIds);
+  const results = new Map<number, FormResult>();
+  await forEachLimited(formIds, deps.formConcurrency ?? 8, async (formId) => {
+    results.set(formId, await new FormRun(deps, ctx, formId, states.get(formId)).run());
+  });
+  const summaries = await commitIdleForms(deps, formIds, results);
+  return {
+    started_at: new Date(started).toISOString(),
+    duration_ms: deps.clock.now() - started,
+    forms: summaries,
+    totals: sumTotals(summaries),
+  };
+}
+
+interface FormResult {
+  summary: FormSummary;
+  /** A version-guarded write that finishes the form's run, batched with the other forms'. */
+  idleCommit?: { version: number; change: StateChange; previousCursor: number };
+}
+
+// Idle forms commit together: one request for up to 100 forms keeps an idle tick cheap.
+async function commitIdleForms(
+  deps: PollerDeps,
+  formIds: readonly number[],
+  results: ReadonlyMap<number, FormResult>,
+): Promise<FormSummary[]> {
+  const items = formIds.flatMap((formId) => {
+    const commit = results.get(formId)?.idleCommit;
+    return commit === undefined ? [] : [{ formId, version: commit.version, change: commit.change }];
+  });
+  let committed = new Set<number>();
+  if (items.length > 0) {
+    try {
+      committed = await deps.forms.commitMany(items, deps.clock.now());
+    } catch (error: unknown) {
+      deps.log.warn('cursor update failed; the next run reads the same window again', {
+        forms: items.map((item) => item.formId),
+        error: errorInfo(error, deps.clock.now()),
+      });
+    }
+  }
+  return formIds.flatMap((formId) => {
+    const result = results.get(formId);
+    if (result === undefined) return [];
+    const commit = result.idleCommit;
+    if (commit === undefined || committed.has(formId)) return [result.summary];
+    if (items.length > 0) {
+      deps.log.debug('cursor not moved: the form changed during the run', { formId });
+    }
+    return [{ ...result.summary, cursor: commit.previousCursor }];
+  });
+}
+
+class FormRun {
+  readonly #deps: PollerDeps;
+  readonly #ctx: RunContext;
+  readonly #formId: number;
+  readonly #existing: FormState | undefined;
+  readonly #counts = { fetched: 0, new: 0, duplicate: 0, published: 0, failed: 0, pages: 0 };
+  #leased = false;
+  #plan: Continuation | undefined;
+  /** Where the page being read starts: a failure or deadline resumes here. */
+  #offset = 0;
+
+  constructor(deps: PollerDeps, ctx: RunContext, formId: number, existing: FormState | undefined) {
+    this.#deps = deps;
+    this.#ctx = ctx;
+    this.#formId = formId;
+    this.#existing = existing;
+  }
+
+  async run(): Promise<FormResult> {
+    const { clock, forms, settings } = this.#deps;
+    let state = this.#existing;
+    try {
+      const now = clock.now();
+      if (state === undefined) {
+        state = await forms.create(
+          this.#formId,
+          initialState(settings.startFrom, toUnixSeconds(now)),
+          now,
+        );
+        // G7: START_FROM=now begins at the present; there is no history to read yet.
+        if (settings.startFrom.mode === 'now') return this.#result('initialized', state.cursor);
+      }
+      if (
+        state.lease !== undefined &&
+        state.lease.until > now &&
+        state.lease.owner !== this.#ctx.runId
+      ) {
+        return this.#result('busy', state.cursor);
+      }
+      return await this.#readWindow(state);
+    } catch (error: unknown) {
+      return this.#fail(error, state);
+    }
+  }
+
+  async #readWindow(initial: FormState): Promise<FormResult> {
+    const { clock, settings, weiban, ledger, log } = this.#deps;
+    let state = initial;
+    let plan = planWindow(state, toUnixSeconds(clock.now()), settings.lookbackSeconds);
+    let offset = plan.offset;
+    let handled = new Set<number>();
+    let stalled = 0;
+    this.#plan = plan;
+    for (;;) {
+      this.#offset = offset;
+      if (this.#ctx.remainingMs() < settings.deadlineMarginMs)
+        return this.#stopForDeadline(state, plan, offset);
+      const page = await weiban.listSubmitters(
+        {
+          formId: this.#formId,
+          // One second early: whether Weiban's start bound is inclusive is unknown.
+          startTime: Math.max(0, plan.start - 1),
+          endTime: plan.end,
+          offset,
+          limit: settings.pageSize,
+        },
+        this.#ctx.signal,
+      );
+      this.#counts.pages += 1;
+      this.#counts.fetched += page.result.length;
+      const assessed = assessPage({
+        formId: this.#formId,
+        window: plan,
+        offset,
+        limit: settings.pageSize,
+        total: page.total,
+        rows: page.result,
+        handled,
+      });
+      log.debug('page read', {
+        formId: this.#formId,
+        window: { start: plan.start, end: plan.end },
+        offset,
+        rows: page.result.length,
+        total: page.total,
+        candidates: assessed.candidates.length,
+      });
+      stalled =
+        page.result.length > 0 && assessed.candidates.length + assessed.skipped === 0
+          ? stalled + 1
+          : 0;
+      if (stalled >= STALLED_PAGES && !assessed.exhausted) {
+        throw new MalformedResponseError(
+          'form/user/list',
+          `offset ${offset} returns only rows already read`,
+        );
+      }
+      if (assessed.candidates.length > 0) {
+        const recorded = await ledger.lookup(
+          this.#formId,
+          assessed.candidates.map((row) => row.u_id),
+        );
+        const { fresh, resubmitted, duplicates } = classify(
+          assessed.candidates,
+          recorded,
+          settings.emitResubmissions,
+        );
+        this.#counts.duplicate += duplicates;
+        if (fresh.length + resubmitted.length > 0) {
+          if (!this.#leased) {
+            const leased = await this.#takeLease();
+            if (leased.version !== state.version + 1) {
+              // Another run moved the form since it was read: start over from what it left.
+              state = leased;
+              plan = planWindow(state, toUnixSeconds(clock.now()), settings.lookbackSeconds);
+              this.#plan = plan;
+              offset = plan.offset;
+              handled = new Set();
+              continue;
+            }
+            state = leased;
+          }
+          await this.#deliver([
+            ...fresh.map((row) => ({ row, type: 'weiban.form.submitted' as const })),
+            ...resubmitted.map((row) => ({ row, type: 'weiban.form.resubmitted' as const })),
+          ]);
+        }
+      }
+      for (const row of assessed.candidates) handled.add(row.u_id);
+      if (assessed.exhausted) return this.#complete(state, plan);
+      offset = assessed.nextOffset;
+    }
+  }
+
+  async #takeLease(): Promise<FormState> {
+    const { clock, forms } = this.#deps;
+    const now = clock.now();
+    const state = await forms.acquireLease(
+      this.#formId,
+      this.#ctx.runId,
+      now + this.#ctx.remainingMs() + LEASE_SLACK_MS,
+      now,
+    );
+    this.#leased = true;
+    return state;
+  }
+
+  /** Publishes a page's new submitters, then records those SNS accepted (publish first: G1). */
+  async #deliver(rows: readonly { row: Submitter; type: EventType }[]): Promise<void> {
+    const { clock, ledger, publisher, settings, weiban } = this.#deps;
+    const withAnswers =
+      settings.answerFormIds === 'all' || settings.answerFormIds.includes(this.#formId);
+    // Answers first, for the whole page: a submitter is never published without them.
+    const answers = withAnswers
+      ? await Promise.all(
+          rows.map(({ row }) => weiban.listSubmissions(this.#formId, row.u_id, this.#ctx.signal)),
+        )
+      : undefined;
+    const detectedAtMs = clock.now();
+    const messages = rows.map(({ row, type }, index) =>
+      toMessage(
+        buildEvent({
+          corpId: settings.corpId,
+          submitter: row,
+          type,
+          detectedAtMs,
+          ...(answers !== undefined && { submissions: answers[index] ?? [] }),
+        }),
+      ),
+    );
+    this.#counts.new += rows.length;
+    const result = await publisher.publish(messages);
+    const accepted = new Set(result.published);
+    const records = messages.flatMap((message, index) => {
+      const row = rows[index]?.row;
+      return row !== undefined && accepted.has(message.id)
+        ? [{ uId: row.u_id, submitAt: row.submit_at, event: message.body }]
+        : [];
+    });
+    this.#counts.published += records.length;
+    this.#counts.failed += result.failed.length;
+    if (records.length > 0) await ledger.record(this.#formId, records, clock.now());
+    if (result.failed.length > 0) {
+      throw new PublishError(
+        result.failed.map((failure) => failure.id),
+        result.failed[0]?.reason ?? 'refused',
+      );
+    }
+  }
+
+  async #complete(state: FormState, plan: Continuation): Promise<FormResult> {
+    const cursor = Math.max(state.cursor, plan.end);
+    const change: StateChange = { cursor, continuation: null, error: null, ok: true };
+    if (this.#leased) {
+      await this.#deps.forms.commit(
+        this.#formId,
+        { kind: 'lease', owner: this.#ctx.runId },
+        change,
+        this.#deps.clock.now(),
+      );
+      this.#leased = false;
+      return this.#result('ok', cursor);
+    }
+    return {
+      ...this.#result('ok', cursor),
+      idleCommit: { version: state.version, change, previousCursor: state.cursor },
+    };
+  }
+
+  // G6: no new page this close to the deadline; the next run resumes at `offset`.
+  async #stopForDeadline(
+    state: FormState,
+    plan: Continuation,
+    offset: number,
+  ): Promise<FormResult> {
+    const { forms, clock, log } = this.#deps;
+    if (offset === plan.offset && !this.#leased) return this.#result('deferred', state.cursor);
+    const continuation: Continuation = { start: plan.start, end: plan.end, offset };
+    const guard = this.#leased
+      ? ({ kind: 'lease', owner: this.#ctx.runId } as const)
+      : ({ kind: 'version', version: state.version } as const);
+    try {
+      await forms.commit(this.#formId, guard, { continuation }, clock.now());
+    } catch (error: unknown) {
+      // Without the lease, losing the race just means another run has the form in hand.
+      if (guard.kind === 'version' && error instanceof StateConflictError)
+        return this.#result('deferred', state.cursor);
+      throw error;
+    }
+    this.#leased = false;
+    log.info('deadline near: window continues next run', { formId: this.#formId, continuation });
+    return this.#result('continued', state.cursor);
+  }
+
+  async #fail(error: unknown, state: FormState | undefined): Promise<FormResult> {
+    const { forms, clock, log } = this.#deps;
+    const offset = this.#offset;
+    if (error instanceof LeaseHeldError) return this.#result('busy', state?.cursor ?? null);
+    const cursor = state?.cursor ?? null;
+    const plan = this.#plan;
+    // An abort is the deadline arriving mid-request: the page is simply read again next run.
+    if (isAbort(error) && state !== undefined && plan !== undefined) {
+      try {
+        return await this.#stopForDeadline(state, plan, offset);
+      } catch (saveError: unknown) {
+        return this.#fail(saveError, undefined);
+      }
+    }
+    const info = errorInfo(error, clock.now());
+    log.error('form run failed; its cursor stays', {
+      formId: this.#formId,
+      window: plan === undefined ? undefined : { start: plan.start, end: plan.end },
+      offset,
+      error: info,
+    });
+    try {
+      if (this.#leased) {
+        const keepProgress = plan !== undefined && offset > plan.offset;
+        await forms.commit(
+          this.#formId,
+          { kind: 'lease', owner: this.#ctx.runId },
+          {
+            error: info,
+            ...(keepProgress && { continuation: { start: plan.start, end: plan.end, offset } }),
+          },
+          clock.now(),
+        );
+        this.#leased = false;
+      } else if (state !== undefined) {
+        await forms.noteError(this.#formId, info);
+      }
+    } catch (writeError: unknown) {
+      log.warn('could not record the failure; the lease lapses on its own', {
+        formId: this.#formId,
+        error: errorInfo(writeError, clock.now()),
+      });
+    }
+    return this.#result('failed', cursor, info);
+  }
+
+  #result(outcome: FormOutcome, cursor: number | null, error?: ErrorInfo): FormResult {
+    const plan = this.#plan;
+    return {
+      summary: {
+        form_id: this.#formId,
+        outcome,
+        ...this.#counts,
+        cursor,
+        window: plan === undefined ? null : { start: plan.start, end: plan.end },
+        ...(error !== undefined && {
+          error: {
+            name: error.name,
+            message: error.message,
+            ...(error.errcode !== undefined && { errcode: error.errcode }),
+          },
+        }),
+      },
+    };
+  }
+}
+
+/** A secret-free description of an error, for state, logs and the summary. */
+export function errorInfo(error: unknown, at: number): ErrorInfo {
+  if (error instanceof WeibanApiError) {
+    return { name: error.name, message: error.message, errcode: error.errcode, at };
+  }
+  if (error instanceof RateLimitedError) {
+    return { name: error.name, message: error.message, errcode: error.errcode, at };
+  }
+  if (error instanceof ServiceError) return { name: error.name, message: error.message, at };
+  if (error instanceof Error) return { name: error.name, message: error.message.slice(0, 500), at };
+  return { name: 'Error', message: 'unknown failure', at };
+}
+
+async function forEachLimited<T>(
+  items: readonly T[],
+  limit: number,
+  task: (item: T) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const item = items[next++];
+      if (item !== undefined) await task(item);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
+}
+
+function sumTotals(forms: readonly FormSummary[]): RunSummary['totals'] {
+  const totals = { fetched: 0, new: 0, duplicate: 0, published: 0, failed: 0, pages: 0 };
+  for (const form of forms) {
+    totals.fetched += form.fetched;
+    totals.new += form.new;
+    totals.duplicate += form.duplicate;
+    totals.published += form.published;
+    totals.failed += form.failed;
+    totals.pages += form.pages;
+  }
+  return totals;
+}

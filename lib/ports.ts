@@ -1,0 +1,83 @@
+import type { Continuation, ErrorInfo, FormState, StartMode } from './model.js';
+import type { SubmitterQuery } from './weiban/client.js';
+import type { Submission, SubmitterPage } from './weiban/schemas.js';
+
+/** The Weiban reads the poller needs. */
+export interface SubmitterSource {
+  listSubmitters(query: SubmitterQuery, signal?: AbortSignal): Promise<SubmitterPage>;
+  listSubmissions(formId: number, uId: number, signal?: AbortSignal): Promise<Submission[]>;
+}
+
+/** How a state write proves it may write: it holds the lease, or nothing changed since it read. */
+export type Guard =
+  | { readonly kind: 'lease'; readonly owner: string }
+  | { readonly kind: 'version'; readonly version: number };
+
+export interface StateChange {
+  readonly cursor?: number;
+  /** `null` removes it. */
+  readonly continuation?: Continuation | null;
+  /** `null` clears the last error. */
+  readonly error?: ErrorInfo | null;
+  /** Marks a successful run (sets lastOkAt). */
+  readonly ok?: boolean;
+}
+
+export interface FormStateStore {
+  /** Every existing state among `formIds`. */
+  getMany(formIds: readonly number[]): Promise<Map<number, FormState>>;
+  /** Creates the state of a form seen for the first time, or returns the one a racing run made. */
+  create(
+    formId: number,
+    init: { cursor: number; origin: number; startMode: StartMode },
+    now: number,
+  ): Promise<FormState>;
+  /** Takes the form's lease until `until` (epoch ms). Throws LeaseHeldError if another holds it. */
+  acquireLease(formId: number, owner: string, until: number, now: number): Promise<FormState>;
+  /** Applies `change` if `guard` holds; a lease guard also releases the lease. Throws StateConflictError. */
+  commit(formId: number, guard: Guard, change: StateChange, now: number): Promise<void>;
+  /** Version-guarded commits in as few requests as possible; returns the forms committed. */
+  commitMany(
+    items: readonly { formId: number; version: number; change: StateChange }[],
+    now: number,
+  ): Promise<Set<number>>;
+  /** Records an error without the lease (the cursor is untouched). */
+  noteError(formId: number, error: ErrorInfo): Promise<void>;
+}
+
+export interface RecordedSubmitter {
+  readonly submitAt: number;
+}
+
+export interface SubmitterRecord {
+  readonly uId: number;
+  readonly submitAt: number;
+  /** The published event body, kept for replay. */
+  readonly event: string;
+}
+
+export interface SubmitterLedger {
+  /** Which of `uIds` are recorded for the form, with their last known `submit_at`. */
+  lookup(formId: number, uIds: readonly number[]): Promise<Map<number, RecordedSubmitter>>;
+  /** Records published submitters (kept RETENTION_DAYS). Throws StoreWriteError if some stay unwritten. */
+  record(formId: number, records: readonly SubmitterRecord[], now: number): Promise<void>;
+}
+
+export interface OutgoingMessage {
+  /** The event id; consumers dedupe on it. */
+  readonly id: string;
+  readonly body: string;
+  readonly attributes: Readonly<
+    Record<string, { DataType: 'String' | 'Number'; StringValue: string }>
+  >;
+}
+
+export interface PublishResult {
+  readonly published: readonly string[];
+  readonly failed: readonly { readonly id: string; readonly reason: string }[];
+}
+
+export interface EventPublisher {
+  /** Publishes every message; never throws for a message SNS refused, it lists it in `failed`. */
+  publish(messages: readonly OutgoingMessage[]): Promise<PublishResult>;
+}

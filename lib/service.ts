@@ -1,0 +1,113 @@
+import { randomUUID } from 'node:crypto';
+import type { SNSClient } from '@aws-sdk/client-sns';
+import type { SSMClient } from '@aws-sdk/client-ssm';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { systemClock, type Clock } from './clock.js';
+import type { Config } from './config.js';
+import type { RunSummary } from './model.js';
+import { WeibanMeter } from './observability.js';
+import { poll, type PollLog, type RunContext } from './poller.js';
+import { SnsPublisher } from './publish/sns.js';
+import { secretSource } from './secret.js';
+import { DynamoFormStateStore } from './store/form-state.js';
+import { DynamoSubmitterLedger } from './store/ledger.js';
+import { DynamoTokenStore } from './store/token-store.js';
+import { tokenFetcher, WeibanClient } from './weiban/client.js';
+import { WeibanLimiter } from './weiban/limiter.js';
+import { TokenProvider } from './weiban/token.js';
+import { WeibanTransport, type RetryPolicy } from './weiban/transport.js';
+
+export interface ServiceClients {
+  readonly dynamo: DynamoDBDocumentClient;
+  readonly sns: SNSClient;
+  readonly ssm: SSMClient;
+}
+
+export interface ServiceOptions {
+  readonly config: Config;
+  readonly clients: ServiceClients;
+  readonly log: PollLog;
+  readonly clock?: Clock;
+  readonly fetch?: typeof fetch;
+  readonly retry?: RetryPolicy;
+}
+
+export interface PollService {
+  run(ctx: RunContext): Promise<RunSummary>;
+  readonly limiter: WeibanLimiter;
+  readonly meter: WeibanMeter;
+  readonly weiban: WeibanClient;
+  readonly tokens: TokenProvider;
+  readonly forms: DynamoFormStateStore;
+  readonly ledger: DynamoSubmitterLedger;
+  readonly publisher: SnsPublisher;
+}
+
+// Requests still in flight this close to the Lambda's end are aborted, leaving time to save state.
+const ABORT_BEFORE_END_MS = 3_000;
+
+/**
+ * Wires the poller to its adapters. Built once per process (module scope in the handler),
+ * so the limiter, the token and the secret outlive a single invocation.
+ */
+export function createPollService(options: ServiceOptions): PollService {
+  const { config, clients, log } = options;
+  const clock = options.clock ?? systemClock;
+  const limiter = new WeibanLimiter({
+    maxInFlight: config.maxInFlight,
+    perMinute: config.maxPerMinute,
+    clock,
+  });
+  const meter = new WeibanMeter();
+  const transport = new WeibanTransport({
+    baseUrl: config.weibanBaseUrl,
+    limiter,
+    clock,
+    requestTimeoutMs: config.requestTimeoutMs,
+    observe: meter.observe,
+    ...(options.retry !== undefined && { retry: options.retry }),
+    ...(options.fetch !== undefined && { fetch: options.fetch }),
+  });
+  const tokens = new TokenProvider({
+    store: new DynamoTokenStore({
+      client: clients.dynamo,
+      tableName: config.tableName,
+      corpId: config.corpId,
+    }),
+    fetchToken: tokenFetcher(transport, config.corpId, secretSource(config.secret, clients.ssm)),
+    clock,
+    owner: randomUUID(),
+    fallbackTtlSeconds: config.tokenTtlFallbackSeconds,
+  });
+  const weiban = new WeibanClient({ transport, tokens });
+  const forms = new DynamoFormStateStore({
+    client: clients.dynamo,
+    tableName: config.tableName,
+    clock,
+  });
+  const ledger = new DynamoSubmitterLedger({
+    client: clients.dynamo,
+    tableName: config.tableName,
+    retentionDays: config.retentionDays,
+    clock,
+  });
+  const publisher = new SnsPublisher({ client: clients.sns, topicArn: config.topicArn, clock });
+
+  return {
+    limiter,
+    meter,
+    weiban,
+    tokens,
+    forms,
+    ledger,
+    publisher,
+    run: (ctx) => {
+      const deadline = AbortSignal.timeout(Math.max(1, ctx.remainingMs() - ABORT_BEFORE_END_MS));
+      const signal = ctx.signal === undefined ? deadline : AbortSignal.any([ctx.signal, deadline]);
+      return poll(
+        { settings: config, weiban, forms, ledger, publisher, clock, log },
+        { ...ctx, signal },
+      );
+    },
+  };
+}

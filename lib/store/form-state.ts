@@ -1,0 +1,315 @@
+import {
+  ConditionalCheckFailedException,
+  TransactionCanceledException,
+} from '@aws-sdk/client-dynamodb';
+import {
+  BatchGetCommand,
+  GetCommand,
+  PutCommand,
+  TransactWriteCommand,
+  UpdateCommand,
+  type DynamoDBDocumentClient,
+} from '@aws-sdk/lib-dynamodb';
+import type { Clock } from '../clock.js';
+import { LeaseHeldError, StateConflictError, StoreWriteError } from '../errors.js';
+import type { Continuation, ErrorInfo, FormState, StartMode } from '../model.js';
+import type { FormStateStore, Guard, StateChange } from '../ports.js';
+import { formPk, STATE_SK } from './keys.js';
+import { chunk, drainUnprocessed } from './retry.js';
+
+interface StateItem {
+  pk: string;
+  sk: string;
+  form_id: number;
+  version: number;
+  cursor: number;
+  origin: number;
+  start_mode: StartMode;
+  continuation?: Continuation;
+  lease_owner?: string;
+  lease_until?: number;
+  last_ok_at?: number;
+  last_error?: ErrorInfo;
+  created_at?: number;
+  updated_at?: number;
+}
+
+const key = (formId: number) => ({ pk: formPk(formId), sk: STATE_SK });
+
+// DynamoDB: BatchGetItem takes 100 keys, TransactWriteItems 100 actions.
+const BATCH_GET_MAX = 100;
+const TRANSACT_MAX = 100;
+
+/** Form state in the one table: cursor, continuation, start mode, lease. */
+export class DynamoFormStateStore implements FormStateStore {
+  readonly #client: DynamoDBDocumentClient;
+  readonly #tableName: string;
+  readonly #clock: Clock | undefined;
+
+  constructor({
+    client,
+    tableName,
+    clock,
+  }: {
+    client: DynamoDBDocumentClient;
+    tableName: string;
+    clock?: Clock;
+  }) {
+    this.#client = client;
+    this.#tableName = tableName;
+    this.#clock = clock;
+  }
+
+  async getMany(formIds: readonly number[]): Promise<Map<number, FormState>> {
+    const states = new Map<number, FormState>();
+    for (const ids of chunk(formIds, BATCH_GET_MAX)) {
+      const left = await drainUnprocessed(
+        ids.map(key),
+        async (keys) => {
+          const out = await this.#client.send(
+            new BatchGetCommand({
+              RequestItems: { [this.#tableName]: { Keys: [...keys], ConsistentRead: true } },
+            }),
+          );
+          for (const item of out.Responses?.[this.#tableName] ?? []) {
+            const state = fromItem(item as StateItem);
+            states.set(state.formId, state);
+          }
+          return (out.UnprocessedKeys?.[this.#tableName]?.Keys ?? []) as {
+            pk: string;
+            sk: string;
+          }[];
+        },
+        { clock: this.#clock },
+      );
+      if (left.length > 0)
+        throw new StoreWriteError(`could not read the state of ${left.length} form(s)`);
+    }
+    return states;
+  }
+
+  async create(
+    formId: number,
+    init: { cursor: number; origin: number; startMode: StartMode },
+    now: number,
+  ): Promise<FormState> {
+    const item: StateItem = {
+      ...key(formId),
+      form_id: formId,
+      version: 1,
+      cursor: init.cursor,
+      origin: init.origin,
+      start_mode: init.startMode,
+      created_at: now,
+      updated_at: now,
+    };
+    try {
+      await this.#client.send(
+        new PutCommand({
+          TableName: this.#tableName,
+          Item: item,
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      );
+      return fromItem(item);
+    } catch (error: unknown) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      // A racing run created it first; its start stands (G7).
+      const existing = await this.get(formId);
+      if (existing === undefined) throw error;
+      return existing;
+    }
+  }
+
+  async get(formId: number): Promise<FormState | undefined> {
+    const out = await this.#client.send(
+      new GetCommand({ TableName: this.#tableName, Key: key(formId), ConsistentRead: true }),
+    );
+    return out.Item === undefined ? undefined : fromItem(out.Item as StateItem);
+  }
+
+  async acquireLease(
+    formId: number,
+    owner: string,
+    until: number,
+    now: number,
+  ): Promise<FormState> {
+    try {
+      const out = await this.#client.send(
+        new UpdateCommand({
+          TableName: this.#tableName,
+          Key: key(formId),
+          UpdateExpression:
+            'SET lease_owner = :owner, lease_until = :until, updated_at = :now ADD #version :one',
+          ConditionExpression:
+            'attribute_exists(pk) AND (attribute_not_exists(lease_until) OR lease_until < :now OR lease_owner = :owner)',
+          ExpressionAttributeNames: { '#version': 'version' },
+          ExpressionAttributeValues: { ':owner': owner, ':until': until, ':now': now, ':one': 1 },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return fromItem(out.Attributes as StateItem);
+    } catch (error: unknown) {
+      if (error instanceof ConditionalCheckFailedException) throw new LeaseHeldError(formId);
+      throw error;
+    }
+  }
+
+  async commit(formId: number, guard: Guard, change: StateChange, now: number): Promise<void> {
+    try {
+      await this.#client.send(
+        new UpdateCommand({
+          TableName: this.#tableName,
+          ...this.#update(formId, guard, change, now),
+        }),
+      );
+    } catch (error: unknown) {
+      if (error instanceof ConditionalCheckFailedException) throw new StateConflictError(formId);
+      throw error;
+    }
+  }
+
+  async commitMany(
+    items: readonly { formId: number; version: number; change: StateChange }[],
+    now: number,
+  ): Promise<Set<number>> {
+    const committed = new Set<number>();
+    for (const group of chunk(items, TRANSACT_MAX)) {
+      let pending = group;
+      // A cancelled transaction names the items whose condition failed; the rest go again once.
+      for (let attempt = 0; attempt < 2 && pending.length > 0; attempt += 1) {
+        try {
+          await this.#client.send(
+            new TransactWriteCommand({
+              TransactItems: pending.map((item) => ({
+                Update: {
+                  TableName: this.#tableName,
+                  ...this.#update(
+                    item.formId,
+                    { kind: 'version', version: item.version },
+                    item.change,
+                    now,
+                  ),
+                },
+              })),
+            }),
+          );
+          for (const item of pending) committed.add(item.formId);
+          pending = [];
+        } catch (error: unknown) {
+          if (!(error instanceof TransactionCanceledException)) throw error;
+          const reasons = error.CancellationReasons ?? [];
+          pending = pending.filter((_, index) => reasons[index]?.Code !== 'ConditionalCheckFailed');
+        }
+      }
+    }
+    return committed;
+  }
+
+  async noteError(formId: number, error: ErrorInfo): Promise<void> {
+    try {
+      await this.#client.send(
+        new UpdateCommand({
+          TableName: this.#tableName,
+          Key: key(formId),
+          UpdateExpression: 'SET last_error = :error, updated_at = :now',
+          ConditionExpression: 'attribute_exists(pk)',
+          ExpressionAttributeValues: { ':error': error, ':now': error.at },
+        }),
+      );
+    } catch (caught: unknown) {
+      if (!(caught instanceof ConditionalCheckFailedException)) throw caught;
+    }
+  }
+
+  /** Moves a form's cursor to `to` and drops any continuation: the operator's reset (G7). */
+  async reset(formId: number, to: number, now: number): Promise<FormState> {
+    try {
+      const out = await this.#client.send(
+        new UpdateCommand({
+          TableName: this.#tableName,
+          Key: key(formId),
+          UpdateExpression:
+            'SET #cursor = :to, #origin = :to, start_mode = :time, form_id = :form, updated_at = :now ' +
+            'REMOVE continuation, last_error ADD #version :one',
+          ConditionExpression: 'attribute_not_exists(lease_until) OR lease_until < :now',
+          ExpressionAttributeNames: {
+            '#cursor': 'cursor',
+            '#origin': 'origin',
+            '#version': 'version',
+          },
+          ExpressionAttributeValues: {
+            ':to': to,
+            ':time': 'time',
+            ':now': now,
+            ':one': 1,
+            ':form': formId,
+          },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return fromItem(out.Attributes as StateItem);
+    } catch (error: unknown) {
+      if (error instanceof ConditionalCheckFailedException) throw new LeaseHeldError(formId);
+      throw error;
+    }
+  }
+
+  #update(formId: number, guard: Guard, change: StateChange, now: number) {
+    const set = ['updated_at = :now'];
+    const remove: string[] = [];
+    const values: Record<string, unknown> = { ':now': now, ':one': 1 };
+    if (change.cursor !== undefined) {
+      set.push('#cursor = :cursor');
+      values[':cursor'] = change.cursor;
+    }
+    if (change.continuation === null) remove.push('continuation');
+    else if (change.continuation !== undefined) {
+      set.push('continuation = :continuation');
+      values[':continuation'] = change.continuation;
+    }
+    if (change.error === null) remove.push('last_error');
+    else if (change.error !== undefined) {
+      set.push('last_error = :error');
+      values[':error'] = change.error;
+    }
+    if (change.ok === true) set.push('last_ok_at = :now');
+    let condition: string;
+    if (guard.kind === 'lease') {
+      remove.push('lease_owner', 'lease_until');
+      condition = 'lease_owner = :owner';
+      values[':owner'] = guard.owner;
+    } else {
+      condition =
+        '#version = :version AND (attribute_not_exists(lease_until) OR lease_until < :now)';
+      values[':version'] = guard.version;
+    }
+    return {
+      Key: key(formId),
+      UpdateExpression: `SET ${set.join(', ')}${remove.length > 0 ? ` REMOVE ${remove.join(', ')}` : ''} ADD #version :one`,
+      ConditionExpression: condition,
+      ExpressionAttributeNames: {
+        '#version': 'version',
+        ...(change.cursor !== undefined && { '#cursor': 'cursor' }),
+      },
+      ExpressionAttributeValues: values,
+    };
+  }
+}
+
+function fromItem(item: StateItem): FormState {
+  return {
+    formId: item.form_id,
+    version: item.version,
+    cursor: item.cursor,
+    origin: item.origin,
+    startMode: item.start_mode,
+    ...(item.continuation !== undefined && { continuation: item.continuation }),
+    ...(item.lease_owner !== undefined &&
+      item.lease_until !== undefined && {
+        lease: { owner: item.lease_owner, until: item.lease_until },
+      }),
+    ...(item.last_ok_at !== undefined && { lastOkAt: item.last_ok_at }),
+    ...(item.last_error !== undefined && { lastError: item.last_error }),
+  };
+}

@@ -1,0 +1,12 @@
+/**
+ * The table's key design. One table (spec S), keys `pk`/`sk`, TTL on `expires_at`, and the
+ * `by_submit_at` index (pk, submit_at) over submitter records for replay by time.
+ */
+export const formPk = (formId: number): string => `FORM#${formId}`;
+export const STATE_SK = 'STATE';
+export const submitterSk = (uId: number): string => `U#${uId}`;
+export const corpPk = (corpId: string): string => `CORP#${corpId}`;
+export const TOKEN_SK = 'TOKEN';
+export const BY_SUBMIT_AT_INDEX = 'by_submit_at';
+
+export const uIdFromSk = (sk: string): number => Number(sk.slice(2));

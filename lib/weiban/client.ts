@@ -1,0 +1,117 @@
+import { TokenExpiredError } from './errors.js';
+import {
+  submissionListSchema,
+  submitterPageSchema,
+  tokenSchema,
+  type Submission,
+  type SubmitterPage,
+} from './schemas.js';
+import type { FetchedToken, TokenProvider } from './token.js';
+import type { WeibanTransport } from './transport.js';
+
+export const ENDPOINT = {
+  token: 'access_token/get',
+  submitters: 'form/user/list',
+  submissions: 'form/user/submit/list',
+} as const;
+
+export interface SubmitterQuery {
+  readonly formId: number;
+  /** Unix seconds, inclusive on our side; Weiban's own bound semantics are unknown. */
+  readonly startTime: number;
+  readonly endTime: number;
+  readonly offset: number;
+  readonly limit: number;
+}
+
+/** Fetches a token with the corp's credentials. Used by the TokenProvider only. */
+export function tokenFetcher(
+  transport: WeibanTransport,
+  corpId: string,
+  secret: () => Promise<string>,
+): (signal?: AbortSignal) => Promise<FetchedToken> {
+  return async (signal) => {
+    const value = await secret();
+    const answer = await transport.call(
+      {
+        endpoint: ENDPOINT.token,
+        path: '/open-api/access_token/get',
+        method: 'POST',
+        body: { corp_id: corpId, secret: value },
+        schema: tokenSchema,
+        secrets: [value],
+      },
+      signal,
+    );
+    return { accessToken: answer.access_token, expiresIn: answer.expires_in };
+  };
+}
+
+/** The smart-form endpoints this service reads, with the token handled (G5). */
+export class WeibanClient {
+  readonly #transport: WeibanTransport;
+  readonly #tokens: TokenProvider;
+
+  constructor({ transport, tokens }: { transport: WeibanTransport; tokens: TokenProvider }) {
+    this.#transport = transport;
+    this.#tokens = tokens;
+  }
+
+  /** One page of a form's submitters, `status=submit`, within the given submit_at window. */
+  listSubmitters(query: SubmitterQuery, signal?: AbortSignal): Promise<SubmitterPage> {
+    return this.#withToken(
+      (token) =>
+        this.#transport.call(
+          {
+            endpoint: ENDPOINT.submitters,
+            path: '/open-api/smart_form/form/user/list',
+            method: 'GET',
+            query: {
+              access_token: token,
+              form_id: query.formId,
+              status: 'submit',
+              start_time: query.startTime,
+              end_time: query.endTime,
+              limit: query.limit,
+              offset: query.offset,
+            },
+            schema: submitterPageSchema,
+            secrets: [token],
+          },
+          signal,
+        ),
+      signal,
+    );
+  }
+
+  /** Every submission (with answers) one submitter made on a form. */
+  async listSubmissions(formId: number, uId: number, signal?: AbortSignal): Promise<Submission[]> {
+    const answer = await this.#withToken(
+      (token) =>
+        this.#transport.call(
+          {
+            endpoint: ENDPOINT.submissions,
+            path: '/open-api/smart_form/form/user/submit/list',
+            method: 'GET',
+            query: { access_token: token, form_id: formId, u_id: uId },
+            schema: submissionListSchema,
+            secrets: [token],
+          },
+          signal,
+        ),
+      signal,
+    );
+    return answer.result;
+  }
+
+  // Weiban: 10001 means a bad or expired token; refresh once and retry once.
+  async #withToken<T>(call: (token: string) => Promise<T>, signal?: AbortSignal): Promise<T> {
+    const token = await this.#tokens.get(signal);
+    try {
+      return await call(token);
+    } catch (error: unknown) {
+      if (!(error instanceof TokenExpiredError)) throw error;
+      return call(await this.#tokens.replace(token, signal));
+    }
+  }
+}

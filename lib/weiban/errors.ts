@@ -1,0 +1,84 @@
+import { ServiceError } from '../errors.js';
+
+/** Weiban errcodes the client acts on (weiban-openapi.md, "Error codes"). */
+export const ERRCODE = {
+  ok: 0,
+  badToken: 10001,
+  concurrency: 10052,
+  frequency: 10053,
+  formParams: 21901,
+  formQuery: 21902,
+} as const;
+
+/** Any failure talking to Weiban. `retryable` says whether asking again may succeed. */
+export class WeibanError extends ServiceError {
+  readonly retryable: boolean = false;
+  constructor(
+    readonly endpoint: string,
+    message: string,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
+}
+
+/** A JSON answer with a non-zero errcode. `errmsg` is already redacted. */
+export class WeibanApiError extends WeibanError {
+  constructor(
+    endpoint: string,
+    readonly errcode: number,
+    readonly errmsg: string,
+  ) {
+    super(endpoint, `Weiban ${endpoint} answered errcode ${errcode}: ${errmsg}`);
+  }
+}
+
+/** 10001: the token is bad, expired or missing. */
+export class TokenExpiredError extends WeibanApiError {}
+
+/** 10052: too many requests in flight for the corp. */
+export class ConcurrencyLimitError extends WeibanApiError {
+  override readonly retryable = true;
+}
+
+/** 21902: the form data query failed on Weiban's side; treated as transient. */
+export class FormQueryError extends WeibanApiError {
+  override readonly retryable = true;
+}
+
+/** 10053, or a block this client already knows about: the endpoint must rest until `until`. */
+export class RateLimitedError extends WeibanError {
+  constructor(
+    endpoint: string,
+    readonly until: number,
+    readonly errcode: number = ERRCODE.frequency,
+  ) {
+    super(
+      endpoint,
+      `Weiban ${endpoint} is rate limited (errcode ${errcode}); not called again before ${new Date(until).toISOString()}`,
+    );
+  }
+}
+
+/** No usable answer: network failure, timeout, a non-200 status, or a body that is not JSON. */
+export class TransportError extends WeibanError {
+  override readonly retryable = true;
+  constructor(
+    endpoint: string,
+    detail: string,
+    readonly status?: number,
+    options?: ErrorOptions,
+  ) {
+    super(endpoint, `Weiban ${endpoint} gave no usable answer: ${detail}`, options);
+  }
+}
+
+/** JSON that does not match the documented shape (G8). Never retried: it is reported. */
+export class MalformedResponseError extends WeibanError {
+  constructor(
+    endpoint: string,
+    readonly issues: string,
+  ) {
+    super(endpoint, `Weiban ${endpoint} answered with an unexpected shape: ${issues}`);
+  }
+}

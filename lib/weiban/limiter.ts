@@ -1,0 +1,119 @@
+import { abortReason, type Clock } from '../clock.js';
+import { RateLimitedError } from './errors.js';
+
+const MINUTE_MS = 60_000;
+
+export interface LimiterOptions {
+  /** Weiban: fewer than 5 requests in processing per corp (10052). */
+  readonly maxInFlight: number;
+  /** Weiban: ≤ 600 per endpoint per minute (10053). */
+  readonly perMinute: number;
+  readonly clock: Clock;
+}
+
+export interface LimiterStats {
+  readonly calls: Readonly<Record<string, number>>;
+  readonly maxInFlight: number;
+}
+
+/**
+ * Paces every Weiban request of the process: a cap on requests in flight, a per-endpoint
+ * budget over any rolling minute, and endpoint blocks after 10053. Shared by all forms
+ * and, at module scope, by warm invocations.
+ */
+export class WeibanLimiter {
+  readonly #options: LimiterOptions;
+  readonly #waiting: (() => void)[] = [];
+  readonly #sent = new Map<string, number[]>();
+  readonly #blockedUntil = new Map<string, number>();
+  readonly #calls: Record<string, number> = {};
+  #inFlight = 0;
+  #maxInFlight = 0;
+
+  constructor(options: LimiterOptions) {
+    this.#options = options;
+  }
+
+  /** Runs `task` once a slot and the endpoint's budget allow it. Throws RateLimitedError while blocked. */
+  async schedule<T>(endpoint: string, task: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+    this.#throwIfBlocked(endpoint);
+    await this.#acquireSlot(signal);
+    try {
+      await this.#takeBudget(endpoint, signal);
+      this.#calls[endpoint] = (this.#calls[endpoint] ?? 0) + 1;
+      return await task();
+    } finally {
+      this.#releaseSlot();
+    }
+  }
+
+  /** Weiban: a per-minute breach blocks the caller for 60 s; nothing is sent before `until`. */
+  block(endpoint: string, until: number): void {
+    this.#blockedUntil.set(endpoint, Math.max(until, this.#blockedUntil.get(endpoint) ?? 0));
+  }
+
+  blockedUntil(endpoint: string): number | undefined {
+    const until = this.#blockedUntil.get(endpoint);
+    return until !== undefined && until > this.#options.clock.now() ? until : undefined;
+  }
+
+  stats(): LimiterStats {
+    return { calls: { ...this.#calls }, maxInFlight: this.#maxInFlight };
+  }
+
+  #throwIfBlocked(endpoint: string): void {
+    const until = this.blockedUntil(endpoint);
+    if (until !== undefined) throw new RateLimitedError(endpoint, until);
+  }
+
+  async #acquireSlot(signal?: AbortSignal): Promise<void> {
+    signal?.throwIfAborted();
+    if (this.#inFlight < this.#options.maxInFlight) {
+      this.#occupy();
+      return;
+    }
+    await new Promise<void>((resolve, reject) => {
+      const grant = () => {
+        signal?.removeEventListener('abort', onAbort);
+        this.#occupy();
+        resolve();
+      };
+      const onAbort = () => {
+        const index = this.#waiting.indexOf(grant);
+        if (index >= 0) this.#waiting.splice(index, 1);
+        reject(abortReason(signal));
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.#waiting.push(grant);
+    });
+  }
+
+  #occupy(): void {
+    this.#inFlight += 1;
+    this.#maxInFlight = Math.max(this.#maxInFlight, this.#inFlight);
+  }
+
+  #releaseSlot(): void {
+    this.#inFlight -= 1;
+    this.#waiting.shift()?.();
+  }
+
+  async #takeBudget(endpoint: string, signal?: AbortSignal): Promise<void> {
+    const { clock, perMinute } = this.#options;
+    let sent = this.#sent.get(endpoint);
+    if (sent === undefined) {
+      sent = [];
+      this.#sent.set(endpoint, sent);
+    }
+    for (;;) {
+      this.#throwIfBlocked(endpoint);
+      const now = clock.now();
+      while (sent.length > 0 && (sent[0] ?? 0) <= now - MINUTE_MS) sent.shift();
+      if (sent.length < perMinute) {
+        sent.push(now);
+        return;
+      }
+      await clock.sleep((sent[0] ?? now) + MINUTE_MS - now + 1, signal);
+    }
+  }
+}

@@ -1,0 +1,205 @@
+import type { z } from 'zod';
+import type { Clock } from '../clock.js';
+import { isAbort, redact } from '../errors.js';
+import {
+  ConcurrencyLimitError,
+  ERRCODE,
+  FormQueryError,
+  MalformedResponseError,
+  RateLimitedError,
+  TokenExpiredError,
+  TransportError,
+  WeibanApiError,
+  type WeibanError,
+} from './errors.js';
+import type { WeibanLimiter } from './limiter.js';
+import { describeIssues, envelopeSchema } from './schemas.js';
+
+/** Weiban: a per-minute breach blocks the caller for 60 s. */
+export const BLOCK_MS = 60_000;
+
+export interface RetryPolicy {
+  /** Tries per call, the first included. */
+  readonly attempts: number;
+  readonly baseDelayMs: number;
+  readonly maxDelayMs: number;
+}
+
+export const DEFAULT_RETRY: RetryPolicy = { attempts: 4, baseDelayMs: 250, maxDelayMs: 4_000 };
+
+/** What one answer was, for metrics. */
+export interface CallOutcome {
+  readonly endpoint: string;
+  /** The errcode Weiban sent, or the failure kind when there was no JSON answer. */
+  readonly result: number | 'transport' | 'malformed';
+  readonly ms: number;
+}
+
+export interface TransportOptions {
+  readonly baseUrl: string;
+  readonly limiter: WeibanLimiter;
+  readonly clock: Clock;
+  readonly requestTimeoutMs: number;
+  readonly retry?: RetryPolicy;
+  readonly fetch?: typeof fetch;
+  readonly observe?: (outcome: CallOutcome) => void;
+}
+
+export interface CallSpec<T> {
+  /** Short name for logs, metrics and the per-endpoint budget, e.g. `form/user/list`. */
+  readonly endpoint: string;
+  readonly path: string;
+  readonly method: 'GET' | 'POST';
+  readonly query?: Readonly<Record<string, string | number | undefined>>;
+  readonly body?: unknown;
+  readonly schema: z.ZodType<T>;
+  /** Values that must never appear in an error: the secret, the token. */
+  readonly secrets: readonly string[];
+}
+
+/**
+ * One Weiban request, done right: paced by the limiter, bounded by a timeout and the
+ * caller's signal, retried when Weiban says it may be, validated, and turned into a typed
+ * error otherwise. Knows nothing of tokens beyond carrying them.
+ */
+export class WeibanTransport {
+  readonly #o: TransportOptions;
+  readonly #retry: RetryPolicy;
+  readonly #fetch: typeof fetch;
+
+  constructor(options: TransportOptions) {
+    this.#o = options;
+    this.#retry = options.retry ?? DEFAULT_RETRY;
+    this.#fetch = options.fetch ?? globalThis.fetch;
+  }
+
+  async call<T>(spec: CallSpec<T>, signal?: AbortSignal): Promise<T> {
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        return await this.#o.limiter.schedule(
+          spec.endpoint,
+          () => this.#once(spec, signal),
+          signal,
+        );
+      } catch (error: unknown) {
+        if (!isRetryable(error) || attempt >= this.#retry.attempts) throw error;
+        await this.#o.clock.sleep(this.#backoff(attempt), signal);
+      }
+    }
+  }
+
+  async #once<T>(spec: CallSpec<T>, signal?: AbortSignal): Promise<T> {
+    const started = this.#o.clock.now();
+    const report = (result: CallOutcome['result']) =>
+      this.#o.observe?.({ endpoint: spec.endpoint, result, ms: this.#o.clock.now() - started });
+    try {
+      const text = await this.#send(spec, signal);
+      const json = parseJson(text);
+      if (json === undefined) throw new TransportError(spec.endpoint, 'the body is not JSON');
+      const envelope = envelopeSchema.safeParse(json);
+      if (!envelope.success) {
+        throw new MalformedResponseError(spec.endpoint, describeIssues(envelope.error));
+      }
+      const { errcode } = envelope.data;
+      if (errcode !== ERRCODE.ok) {
+        report(errcode);
+        throw this.#apiError(spec, errcode, envelope.data.errmsg ?? '');
+      }
+      const body = spec.schema.safeParse(json);
+      if (!body.success)
+        throw new MalformedResponseError(spec.endpoint, describeIssues(body.error));
+      report(errcode);
+      return body.data;
+    } catch (error: unknown) {
+      if (error instanceof TransportError) report('transport');
+      if (error instanceof MalformedResponseError) report('malformed');
+      throw error;
+    }
+  }
+
+  async #send(spec: CallSpec<unknown>, signal?: AbortSignal): Promise<string> {
+    const url = new URL(spec.path, this.#o.baseUrl);
+    for (const [key, value] of Object.entries(spec.query ?? {})) {
+      if (value !== undefined) url.searchParams.set(key, String(value));
+    }
+    const timeout = AbortSignal.timeout(this.#o.requestTimeoutMs);
+    let response: Response;
+    try {
+      response = await this.#fetch(url, {
+        method: spec.method,
+        headers:
+          spec.body === undefined
+            ? { accept: 'application/json' }
+            : { accept: 'application/json', 'content-type': 'application/json' },
+        body: spec.body === undefined ? undefined : JSON.stringify(spec.body),
+        signal: signal === undefined ? timeout : AbortSignal.any([signal, timeout]),
+      });
+    } catch (error: unknown) {
+      // The caller's deadline is not a Weiban failure: let the abort through as it is.
+      if (signal?.aborted) throw signal.reason;
+      const detail = isAbort(error)
+        ? `no answer within ${this.#o.requestTimeoutMs} ms`
+        : 'the request failed';
+      throw new TransportError(
+        spec.endpoint,
+        redact(`${detail} (${describe(error)})`, spec.secrets),
+      );
+    }
+    let text: string;
+    try {
+      text = await response.text();
+    } catch (error: unknown) {
+      if (signal?.aborted) throw signal.reason;
+      throw new TransportError(
+        spec.endpoint,
+        redact(`the body was cut off (${describe(error)})`, spec.secrets),
+      );
+    }
+    if (response.status !== 200) {
+      throw new TransportError(spec.endpoint, `HTTP ${response.status}`, response.status);
+    }
+    return text;
+  }
+
+  #apiError(spec: CallSpec<unknown>, errcode: number, rawErrmsg: string): WeibanError {
+    const errmsg = redact(rawErrmsg.slice(0, 500), spec.secrets);
+    switch (errcode) {
+      case ERRCODE.badToken:
+        return new TokenExpiredError(spec.endpoint, errcode, errmsg);
+      case ERRCODE.concurrency:
+        return new ConcurrencyLimitError(spec.endpoint, errcode, errmsg);
+      case ERRCODE.frequency: {
+        const until = this.#o.clock.now() + BLOCK_MS;
+        this.#o.limiter.block(spec.endpoint, until);
+        return new RateLimitedError(spec.endpoint, until, errcode);
+      }
+      case ERRCODE.formQuery:
+        return new FormQueryError(spec.endpoint, errcode, errmsg);
+      default:
+        return new WeibanApiError(spec.endpoint, errcode, errmsg);
+    }
+  }
+
+  #backoff(attempt: number): number {
+    const { baseDelayMs, maxDelayMs } = this.#retry;
+    const ceiling = Math.min(maxDelayMs, baseDelayMs * 2 ** (attempt - 1));
+    return ceiling / 2 + Math.random() * (ceiling / 2);
+  }
+}
+
+const isRetryable = (error: unknown): boolean =>
+  error instanceof Error && 'retryable' in error && error.retryable === true;
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+function describe(error: unknown): string {
+  if (!(error instanceof Error)) return 'unknown error';
+  const cause = error.cause instanceof Error ? `: ${error.cause.message}` : '';
+  return `${error.name}${cause}`;
+}

@@ -1,0 +1,104 @@
+import type { StartFrom } from './config.js';
+import type { Continuation, FormState, StartMode, Submitter, Window } from './model.js';
+import type { RecordedSubmitter } from './ports.js';
+
+/** Where a form with no state begins (G7): the present, or the configured time. */
+export function initialState(
+  startFrom: StartFrom,
+  nowS: number,
+): { cursor: number; origin: number; startMode: StartMode } {
+  const at = startFrom.mode === 'now' ? nowS : Math.min(startFrom.at, nowS);
+  return { cursor: at, origin: at, startMode: startFrom.mode };
+}
+
+/**
+ * The window this run reads, frozen at its start (G3): the saved continuation if a run left
+ * one, else `[cursor − lookback, now]`, never reaching before the form's origin.
+ */
+export function planWindow(state: FormState, nowS: number, lookbackSeconds: number): Continuation {
+  if (state.continuation !== undefined) return state.continuation;
+  const start = Math.max(state.origin, state.cursor - lookbackSeconds);
+  return { start, end: Math.max(nowS, start), offset: 0 };
+}
+
+export interface PageAssessment {
+  /** Rows of this form, in the window, with status `submit`, not already handled this run. */
+  readonly candidates: readonly Submitter[];
+  /** Rows seen before in this run (rows shift between pages while new ones arrive). */
+  readonly repeated: number;
+  /** Rows outside the window or of another status or form; a later window takes them. */
+  readonly skipped: number;
+  /** No page follows this one. */
+  readonly exhausted: boolean;
+  /** Where the next page starts. */
+  readonly nextOffset: number;
+}
+
+/**
+ * Sorts one page's rows and decides whether another page follows.
+ *
+ * Why these stopping rules: Weiban's largest `limit` is unknown, so a short page alone does
+ * not prove the end while `total` says more rows exist; and `total` can be stale or wrong,
+ * so when it contradicts the rows in hand, only a short page ends the window.
+ */
+export function assessPage(input: {
+  readonly formId: number;
+  readonly window: Window;
+  readonly offset: number;
+  readonly limit: number;
+  readonly total: number;
+  readonly rows: readonly Submitter[];
+  readonly handled: ReadonlySet<number>;
+}): PageAssessment {
+  const { formId, window, offset, limit, total, rows, handled } = input;
+  const candidates: Submitter[] = [];
+  const inPage = new Set<number>();
+  let repeated = 0;
+  let skipped = 0;
+  for (const row of rows) {
+    if (handled.has(row.u_id) || inPage.has(row.u_id)) {
+      repeated += 1;
+      continue;
+    }
+    if (
+      row.form_id !== formId ||
+      row.status !== 'submit' ||
+      row.submit_at < window.start ||
+      row.submit_at > window.end
+    ) {
+      skipped += 1;
+      continue;
+    }
+    inPage.add(row.u_id);
+    candidates.push(row);
+  }
+  const read = offset + rows.length;
+  const exhausted = rows.length === 0 || (total >= read ? read === total : rows.length < limit);
+  return { candidates, repeated, skipped, exhausted, nextOffset: read };
+}
+
+export interface Classified {
+  /** Never recorded: published as `weiban.form.submitted`. */
+  readonly fresh: readonly Submitter[];
+  /** Recorded with an older `submit_at`, when resubmissions are emitted. */
+  readonly resubmitted: readonly Submitter[];
+  readonly duplicates: number;
+}
+
+/** Splits candidates by what the ledger already holds (G2). */
+export function classify(
+  candidates: readonly Submitter[],
+  recorded: ReadonlyMap<number, RecordedSubmitter>,
+  emitResubmissions: boolean,
+): Classified {
+  const fresh: Submitter[] = [];
+  const resubmitted: Submitter[] = [];
+  let duplicates = 0;
+  for (const row of candidates) {
+    const known = recorded.get(row.u_id);
+    if (known === undefined) fresh.push(row);
+    else if (emitResubmissions && row.submit_at > known.submitAt) resubmitted.push(row);
+    else duplicates += 1;
+  }
+  return { fresh, resubmitted, duplicates };
+}

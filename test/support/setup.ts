@@ -1,0 +1,2 @@
+// Registers toHaveReceivedCommandWith & co. for aws-sdk-client-mock.
+import 'aws-sdk-client-mock-vitest/extend';

@@ -1,0 +1,493 @@
+import { describe, expect, it, vi } from 'vitest';
+import { VirtualClock } from '../../dev/virtual-clock.js';
+import type { StartFrom } from '../../lib/config.js';
+import type { FormState } from '../../lib/model.js';
+import { poll, type PollSettings, type RunContext } from '../../lib/poller.js';
+import { MalformedResponseError, RateLimitedError } from '../../lib/weiban/errors.js';
+import { submitter, submitters } from '../fixtures/weiban.js';
+import { FakeWeiban } from '../support/fake-weiban.js';
+import { MemoryFormStateStore, MemoryLedger, MemoryPublisher } from '../support/memory-stores.js';
+
+const NOW_S = 1_800_000_000;
+
+function setup(settings: Partial<PollSettings> = {}) {
+  const clock = new VirtualClock({ startMs: NOW_S * 1000 });
+  const weiban = new FakeWeiban();
+  const forms = new MemoryFormStateStore();
+  const ledger = new MemoryLedger();
+  const publisher = new MemoryPublisher();
+  const log = { debug: vi.fn(), info: vi.fn(), warn: vi.fn(), error: vi.fn() };
+  const fullSettings: PollSettings = {
+    corpId: 'corp-1',
+    formIds: [842],
+    startFrom: { mode: 'now' } satisfies StartFrom,
+    lookbackSeconds: 600,
+    pageSize: 100,
+    deadlineMarginMs: 10_000,
+    emitResubmissions: false,
+    answerFormIds: [],
+    ...settings,
+  };
+  let remaining = 60_000;
+  const ctx = (runId = 'run-1'): RunContext => ({ runId, remainingMs: () => remaining });
+  const run = (runId?: string) =>
+    poll({ settings: fullSettings, weiban, forms, ledger, publisher, clock, log }, ctx(runId));
+  const seed = (state: Partial<FormState> & { formId: number }) => {
+    forms.states.set(state.formId, {
+      version: 1,
+      cursor: NOW_S - 60,
+      origin: NOW_S - 86_400,
+      startMode: 'now',
+      ...state,
+    });
+  };
+  return {
+    clock,
+    weiban,
+    forms,
+    ledger,
+    publisher,
+    log,
+    run,
+    seed,
+    setRemaining: (ms: number) => (remaining = ms),
+  };
+}
+
+const stateOf = (forms: MemoryFormStateStore, formId = 842) => {
+  const state = forms.states.get(formId);
+  if (state === undefined) throw new Error(`no state for form ${formId}`);
+  return state;
+};
+
+describe('poll: first run (G7)', () => {
+  it('starts a new form at the present with START_FROM=now and publishes no history', async () => {
+    const t = setup();
+    t.weiban.add(...submitters(5, { newestAt: NOW_S - 10 }));
+
+    const summary = await t.run();
+
+    expect(summary.forms[0]).toMatchObject({
+      form_id: 842,
+      outcome: 'initialized',
+      published: 0,
+      cursor: NOW_S,
+    });
+    expect(t.weiban.queries).toHaveLength(0);
+    expect(stateOf(t.forms)).toMatchObject({ cursor: NOW_S, origin: NOW_S, startMode: 'now' });
+  });
+
+  it('publishes only what arrives after a START_FROM=now start', async () => {
+    const t = setup();
+    t.weiban.add(submitter({ u_id: 1, submit_at: NOW_S - 10 }));
+    await t.run();
+    t.clock.advance(60_000);
+    t.weiban.add(submitter({ u_id: 2, submit_at: NOW_S + 30 }));
+
+    await t.run();
+
+    expect(t.publisher.ids()).toEqual(['weiban:corp-1:842:2']);
+  });
+
+  it('backfills from a START_FROM time', async () => {
+    const t = setup({ startFrom: { mode: 'time', at: NOW_S - 3_600 } });
+    t.weiban.add(
+      ...submitters(3, { newestAt: NOW_S - 100 }),
+      submitter({ u_id: 99, submit_at: NOW_S - 7_200 }),
+    );
+
+    const summary = await t.run();
+
+    expect(summary.forms[0]).toMatchObject({
+      outcome: 'ok',
+      published: 3,
+      cursor: NOW_S,
+      window: { start: NOW_S - 3_600, end: NOW_S },
+    });
+    expect(t.publisher.ids()).toHaveLength(3);
+    expect(t.publisher.ids()).not.toContain('weiban:corp-1:842:99');
+  });
+
+  it("keeps a form's stored start when START_FROM changes later", async () => {
+    const t = setup({ startFrom: { mode: 'time', at: NOW_S - 999_999 } });
+    t.seed({ formId: 842, cursor: NOW_S - 60, origin: NOW_S - 600 });
+
+    await t.run();
+
+    expect(t.weiban.queries[0]?.startTime).toBe(NOW_S - 601);
+  });
+});
+
+describe('poll: windows and pages (G1–G3)', () => {
+  it('drains every page of the frozen window and moves the cursor to its end', async () => {
+    const t = setup();
+    t.seed({ formId: 842, cursor: NOW_S - 60 });
+    t.weiban.add(...submitters(250, { newestAt: NOW_S - 1 }));
+    t.clock.advance(0);
+
+    const summary = await t.run();
+
+    expect(summary.forms[0]).toMatchObject({
+      outcome: 'ok',
+      fetched: 250,
+      new: 250,
+      published: 250,
+      pages: 3,
+      cursor: NOW_S,
+    });
+    expect(new Set(t.publisher.ids()).size).toBe(250);
+    expect(t.weiban.queries.map((q) => [q.offset, q.endTime])).toEqual([
+      [0, NOW_S],
+      [100, NOW_S],
+      [200, NOW_S],
+    ]);
+    expect(stateOf(t.forms)).toMatchObject({ cursor: NOW_S });
+    expect(stateOf(t.forms).lease).toBeUndefined();
+  });
+
+  it('rereads the lookback window but publishes nothing twice', async () => {
+    const t = setup();
+    t.seed({ formId: 842, cursor: NOW_S - 60 });
+    t.weiban.add(...submitters(3, { newestAt: NOW_S - 30 }));
+    await t.run();
+    t.clock.advance(60_000);
+
+    const second = await t.run();
+
+    expect(second.forms[0]).toMatchObject({
+      outcome: 'ok',
+      fetched: 3,
+      duplicate: 3,
+      new: 0,
+      published: 0,
+    });
+    expect(t.publisher.ids()).toHaveLength(3);
+    expect(t.weiban.queries[1]?.startTime).toBe(NOW_S - 601);
+  });
+
+  it('still delivers a submitter that arrives late, inside the lookback', async () => {
+    const t = setup();
+    t.seed({ formId: 842, cursor: NOW_S - 60 });
+    await t.run();
+    t.clock.advance(60_000);
+    t.weiban.add(submitter({ u_id: 5, submit_at: NOW_S - 120 }));
+
+    await t.run();
+
+    expect(t.publisher.ids()).toEqual(['weiban:corp-1:842:5']);
+  });
+
+  it('loses nothing and duplicates nothing when rows arrive while it pages', async () => {
+    const t = setup();
+    t.seed({ formId: 842, cursor: NOW_S - 600 });
+    t.weiban.add(...submitters(250, { newestAt: NOW_S - 1 }));
+    t.weiban.beforePage = (query, served) => {
+      // Newest first: 7 rows inside the window land on top, shifting every offset by 7.
+      if (served === 2) t.weiban.add(...submitters(7, { firstUId: 10_000, newestAt: NOW_S - 1 }));
+      expect(query.endTime).toBe(NOW_S);
+    };
+
+    await t.run();
+    t.clock.advance(60_000);
+    t.weiban.beforePage = undefined;
+    await t.run();
+
+    const ids = t.publisher.ids();
+    expect(ids).toHaveLength(257);
+    expect(new Set(ids).size).toBe(257);
+  });
+
+  it('costs one Weiban call, no lease and no publish on an idle tick', async () => {
+    const t = setup({ formIds: [1, 2, 3] });
+    for (const formId of [1, 2, 3]) t.seed({ formId });
+
+    const summary = await t.run();
+
+    expect(summary.forms.map((form) => form.outcome)).toEqual(['ok', 'ok', 'ok']);
+    expect(t.weiban.queries).toHaveLength(3);
+    expect(t.forms.requests).toBe(2);
+    expect(t.publisher.calls).toBe(0);
+    expect(stateOf(t.forms, 2).cursor).toBe(NOW_S);
+  });
+
+  it('stops with a clear error when Weiban ignores offset and pages never end', async () => {
+    const t = setup({ pageSize: 2 });
+    t.seed({ formId: 842 });
+    t.weiban.add(...submitters(10, { newestAt: NOW_S - 1 }));
+    t.weiban.ignoreOffset = true;
+
+    const summary = await t.run();
+
+    expect(summary.forms[0]).toMatchObject({
+      outcome: 'failed',
+      error: { name: 'MalformedResponseError' },
+    });
+    expect(t.weiban.queries.length).toBeLessThan(6);
+    expect(stateOf(t.forms).cursor).toBe(NOW_S - 60);
+  });
+});
+
+describe('poll: failures keep the cursor (G1, G8)', () => {
+  it('keeps the cursor after a partial publish failure, records only what SNS took, and retries the rest next run', async () => {
+    const t = setup();
+    t.seed({ formId: 842, cursor: NOW_S - 60 });
+    t.weiban.add(...submitters(4, { newestAt: NOW_S - 1 }));
+    t.publisher.refuse = new Set(['weiban:corp-1:842:2']);
+
+    const first = await t.run();
+
+    expect(first.forms[0]).toMatchObject({
+      outcome: 'failed',
+      published: 3,
+      failed: 1,
+      cursor: NOW_S - 60,
+      error: { name: 'PublishError' },
+    });
+    expect(stateOf(t.forms)).toMatchObject({
+      cursor: NOW_S - 60,
+      lastError: { name: 'PublishError' },
+    });
+    expect(stateOf(t.forms).lease).toBeUndefined();
+    expect(t.ledger.has(842, 2)).toBe(false);
+    expect(t.ledger.has(842, 1)).toBe(true);
+
+    t.publisher.refuse.clear();
+    t.clock.advance(60_000);
+    const second = await t.run();
+
+    expect(second.forms[0]).toMatchObject({ outcome: 'ok', published: 1 });
+    expect(t.publisher.ids().sort()).toEqual(
+      ['1', '2', '3', '4'].map((u) => `weiban:corp-1:842:${u}`),
+    );
+    expect(stateOf(t.forms).lastError).toBeUndefined();
+  });
+
+  it('republishes with the same id when the record write fails after a publish', async () => {
+    const t = setup();
+    t.seed({ formId: 842 });
+    t.weiban.add(submitter({ u_id: 7, submit_at: NOW_S - 5 }));
+    t.ledger.failRecord = true;
+
+    const first = await t.run();
+    t.clock.advance(60_000);
+    await t.run();
+
+    expect(first.forms[0]).toMatchObject({
+      outcome: 'failed',
+      error: { name: 'StoreWriteError' },
+      cursor: NOW_S - 60,
+    });
+    expect(t.publisher.ids()).toEqual(['weiban:corp-1:842:7', 'weiban:corp-1:842:7']);
+  });
+
+  it("contains one form's failure; the other forms go on", async () => {
+    const t = setup({ formIds: [842, 901] });
+    t.seed({ formId: 842 });
+    t.seed({ formId: 901 });
+    t.weiban.add(submitter({ form_id: 901, u_id: 1, submit_at: NOW_S - 5 }));
+    t.weiban.beforePage = (query) => {
+      if (query.formId === 842)
+        throw new MalformedResponseError('form/user/list', 'result: expected array, received null');
+    };
+
+    const summary = await t.run();
+
+    expect(summary.forms.map((form) => [form.form_id, form.outcome])).toEqual([
+      [842, 'failed'],
+      [901, 'ok'],
+    ]);
+    expect(t.publisher.ids()).toEqual(['weiban:corp-1:901:1']);
+    expect(t.log.error).toHaveBeenCalledWith(
+      'form run failed; its cursor stays',
+      expect.objectContaining({
+        formId: 842,
+        offset: 0,
+        error: expect.objectContaining({ name: 'MalformedResponseError' }),
+      }),
+    );
+  });
+
+  it('reports a rate-limit block with its errcode', async () => {
+    const t = setup();
+    t.seed({ formId: 842 });
+    t.weiban.beforePage = () => {
+      throw new RateLimitedError('form/user/list', t.clock.now() + 60_000);
+    };
+
+    const summary = await t.run();
+
+    expect(summary.forms[0]).toMatchObject({
+      outcome: 'failed',
+      error: { name: 'RateLimitedError', errcode: 10053 },
+    });
+  });
+
+  it('does not publish a page whose answers could not be fetched', async () => {
+    const t = setup({ answerFormIds: [842] });
+    t.seed({ formId: 842 });
+    t.weiban.add(...submitters(3, { newestAt: NOW_S - 1 }));
+    t.weiban.answers = (_formId, uId) => {
+      if (uId === 2) throw new Error('21902');
+      return [];
+    };
+
+    const summary = await t.run();
+
+    expect(summary.forms[0]).toMatchObject({ outcome: 'failed', published: 0 });
+    expect(t.publisher.sent).toHaveLength(0);
+  });
+
+  it('attaches answers to events of opted-in forms', async () => {
+    const t = setup({ answerFormIds: 'all' });
+    t.seed({ formId: 842 });
+    t.weiban.add(submitter({ u_id: 3, submit_at: NOW_S - 1 }));
+    t.weiban.answers = () => [
+      {
+        id: 11,
+        form_id: 842,
+        submit_at: NOW_S - 1,
+        time_spent: 40,
+        component_value_list: [
+          {
+            component_id: 1,
+            component_type: 'radio',
+            title: '渠道',
+            value: '朋友',
+            values: ['朋友'],
+          },
+        ],
+      },
+    ];
+
+    await t.run();
+
+    const body = JSON.parse(t.publisher.sent[0]?.body ?? '{}') as {
+      data: { submissions: unknown };
+    };
+    expect(body.data.submissions).toEqual([
+      {
+        id: 11,
+        submit_at: NOW_S - 1,
+        time_spent: 40,
+        answers: [
+          {
+            component_id: 1,
+            component_type: 'radio',
+            title: '渠道',
+            value: '朋友',
+            values: ['朋友'],
+          },
+        ],
+      },
+    ]);
+  });
+});
+
+describe('poll: deadline (G6)', () => {
+  it('saves a continuation instead of starting a page too close to the deadline, and the next run resumes it', async () => {
+    const t = setup();
+    t.seed({ formId: 842, cursor: NOW_S - 60 });
+    t.weiban.add(...submitters(250, { newestAt: NOW_S - 1 }));
+    t.weiban.beforePage = (_query, served) => {
+      if (served === 1) t.setRemaining(9_000);
+    };
+
+    const first = await t.run();
+
+    expect(first.forms[0]).toMatchObject({
+      outcome: 'continued',
+      published: 100,
+      cursor: NOW_S - 60,
+    });
+    expect(stateOf(t.forms).continuation).toEqual({ start: NOW_S - 660, end: NOW_S, offset: 100 });
+    expect(stateOf(t.forms).lease).toBeUndefined();
+
+    t.setRemaining(60_000);
+    t.weiban.beforePage = undefined;
+    t.clock.advance(60_000);
+    const second = await t.run();
+
+    expect(second.forms[0]).toMatchObject({ outcome: 'ok', published: 150, cursor: NOW_S });
+    expect(t.weiban.queries.slice(1).map((q) => [q.offset, q.endTime])).toEqual([
+      [100, NOW_S],
+      [200, NOW_S],
+    ]);
+    expect(stateOf(t.forms).continuation).toBeUndefined();
+    expect(new Set(t.publisher.ids()).size).toBe(250);
+  });
+
+  it('defers a form untouched when there is no time for even one page', async () => {
+    const t = setup();
+    t.seed({ formId: 842 });
+    t.setRemaining(5_000);
+
+    const summary = await t.run();
+
+    expect(summary.forms[0]).toMatchObject({ outcome: 'deferred', pages: 0 });
+    expect(t.weiban.queries).toHaveLength(0);
+  });
+});
+
+describe('poll: concurrent runs (G2)', () => {
+  it('leaves a form alone while another run holds its lease', async () => {
+    const t = setup();
+    t.seed({ formId: 842, lease: { owner: 'run-other', until: NOW_S * 1000 + 30_000 } });
+
+    const summary = await t.run();
+
+    expect(summary.forms[0]).toMatchObject({ outcome: 'busy', pages: 0 });
+    expect(t.weiban.queries).toHaveLength(0);
+  });
+
+  it('backs off when another run takes the lease between its read and its publish', async () => {
+    const t = setup();
+    t.seed({ formId: 842 });
+    t.weiban.add(submitter({ u_id: 1, submit_at: NOW_S - 5 }));
+    t.weiban.beforePage = () => {
+      stateOf(t.forms).lease = { owner: 'run-other', until: NOW_S * 1000 + 30_000 };
+    };
+
+    const summary = await t.run();
+
+    expect(summary.forms[0]?.outcome).toBe('busy');
+    expect(t.publisher.sent).toHaveLength(0);
+  });
+
+  it('starts over from the fresh state when another run moved the form meanwhile', async () => {
+    const t = setup();
+    t.seed({ formId: 842, cursor: NOW_S - 3_600, origin: NOW_S - 3_600 });
+    t.weiban.add(
+      submitter({ u_id: 1, submit_at: NOW_S - 3_000 }),
+      submitter({ u_id: 2, submit_at: NOW_S - 5 }),
+    );
+    t.weiban.beforePage = (_query, served) => {
+      if (served === 1) {
+        const state = stateOf(t.forms);
+        state.cursor = NOW_S - 30;
+        state.version += 1;
+        t.ledger.records.set('842:1', { uId: 1, submitAt: NOW_S - 3_000, event: '{}' });
+      }
+    };
+
+    await t.run();
+
+    expect(t.weiban.queries.map((q) => q.startTime)).toEqual([NOW_S - 3_601, NOW_S - 631]);
+    expect(t.publisher.ids()).toEqual(['weiban:corp-1:842:2']);
+  });
+
+  it('delivers each submitter once when two runs overlap', async () => {
+    const t = setup({ formIds: [1, 2, 3, 4] });
+    for (const formId of [1, 2, 3, 4]) {
+      t.seed({ formId });
+      t.weiban.add(...submitters(30, { formId, firstUId: formId * 1000, newestAt: NOW_S - 1 }));
+    }
+
+    await Promise.all([t.run('run-a'), t.run('run-b')]);
+    t.clock.advance(60_000);
+    await Promise.all([t.run('run-c'), t.run('run-d')]);
+
+    const ids = t.publisher.ids();
+    expect(ids).toHaveLength(120);
+    expect(new Set(ids).size).toBe(120);
+  });
+});
