@@ -9,8 +9,10 @@ import { WeibanMeter } from './observability.js';
 import { poll, type PollLog, type RunContext } from './poller.js';
 import { SnsPublisher } from './publish/sns.js';
 import { secretSource } from './secret.js';
+import { RateSync } from './rate-sync.js';
 import { DynamoFormStateStore } from './store/form-state.js';
 import { DynamoSubmitterLedger } from './store/ledger.js';
+import { DynamoRateLedger } from './store/rate-ledger.js';
 import { DynamoTokenStore } from './store/token-store.js';
 import { tokenFetcher, WeibanClient } from './weiban/client.js';
 import { WeibanLimiter } from './weiban/limiter.js';
@@ -53,11 +55,24 @@ const ABORT_BEFORE_END_MS = 3_000;
 export function createPollService(options: ServiceOptions): PollService {
   const { config, clients, log } = options;
   const clock = options.clock ?? systemClock;
+  const rateSync = new RateSync({
+    store: new DynamoRateLedger({
+      client: clients.dynamo,
+      tableName: config.tableName,
+      corpId: config.corpId,
+    }),
+    clock,
+    log,
+    perMinute: config.maxPerMinute,
+  });
   const limiter = new WeibanLimiter({
     maxInFlight: config.maxInFlight,
     perMinute: config.maxPerMinute,
     clock,
+    onSend: rateSync.onSend,
+    onBlock: rateSync.onBlock,
   });
+  rateSync.attach(limiter);
   const meter = new WeibanMeter();
   const transport = new WeibanTransport({
     baseUrl: config.weibanBaseUrl,
@@ -101,13 +116,18 @@ export function createPollService(options: ServiceOptions): PollService {
     forms,
     ledger,
     publisher,
-    run: (ctx) => {
+    run: async (ctx) => {
       const deadline = AbortSignal.timeout(Math.max(1, ctx.remainingMs() - ABORT_BEFORE_END_MS));
       const signal = ctx.signal === undefined ? deadline : AbortSignal.any([ctx.signal, deadline]);
-      return poll(
-        { settings: config, weiban, forms, ledger, publisher, clock, log },
-        { ...ctx, signal },
-      );
+      await rateSync.restoreOnce();
+      try {
+        return await poll(
+          { settings: config, weiban, forms, ledger, publisher, clock, log },
+          { ...ctx, signal },
+        );
+      } finally {
+        await rateSync.settle();
+      }
     },
   };
 }

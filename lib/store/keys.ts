@@ -7,6 +7,7 @@ export const STATE_SK = 'STATE';
 export const submitterSk = (uId: number): string => `U#${uId}`;
 export const corpPk = (corpId: string): string => `CORP#${corpId}`;
 export const TOKEN_SK = 'TOKEN';
+export const RATE_SK = 'RATE';
 export const BY_SUBMIT_AT_INDEX = 'by_submit_at';
 
 export const uIdFromSk = (sk: string): number => Number(sk.slice(2));

@@ -9,11 +9,20 @@ export interface LimiterOptions {
   /** Weiban: ≤ 600 per endpoint per minute (10053). */
   readonly perMinute: number;
   readonly clock: Clock;
+  /** Told of every send and every new block, e.g. to share them with the next process. */
+  readonly onSend?: (endpoint: string) => void;
+  readonly onBlock?: (endpoint: string, until: number) => void;
 }
 
 export interface LimiterStats {
   readonly calls: Readonly<Record<string, number>>;
   readonly maxInFlight: number;
+}
+
+/** What a limiter knows that the next process needs: recent sends and live blocks, epoch ms. */
+export interface LimiterSnapshot {
+  readonly sent: Readonly<Record<string, readonly number[]>>;
+  readonly blockedUntil: Readonly<Record<string, number>>;
 }
 
 /**
@@ -41,6 +50,7 @@ export class WeibanLimiter {
     try {
       await this.#takeBudget(endpoint, signal);
       this.#calls[endpoint] = (this.#calls[endpoint] ?? 0) + 1;
+      this.#options.onSend?.(endpoint);
       return await task();
     } finally {
       this.#releaseSlot();
@@ -49,7 +59,10 @@ export class WeibanLimiter {
 
   /** Weiban: a per-minute breach blocks the caller for 60 s; nothing is sent before `until`. */
   block(endpoint: string, until: number): void {
-    this.#blockedUntil.set(endpoint, Math.max(until, this.#blockedUntil.get(endpoint) ?? 0));
+    const known = this.#blockedUntil.get(endpoint) ?? 0;
+    if (until <= known) return;
+    this.#blockedUntil.set(endpoint, until);
+    this.#options.onBlock?.(endpoint, until);
   }
 
   blockedUntil(endpoint: string): number | undefined {
@@ -59,6 +72,36 @@ export class WeibanLimiter {
 
   stats(): LimiterStats {
     return { calls: { ...this.#calls }, maxInFlight: this.#maxInFlight };
+  }
+
+  /** Sends in the last minute, per endpoint, and blocks still running. */
+  snapshot(): LimiterSnapshot {
+    const now = this.#options.clock.now();
+    const sent: Record<string, number[]> = {};
+    for (const [endpoint, times] of this.#sent) {
+      const recent = times.filter((time) => time > now - MINUTE_MS);
+      if (recent.length > 0) sent[endpoint] = recent;
+    }
+    const blockedUntil: Record<string, number> = {};
+    for (const [endpoint, until] of this.#blockedUntil)
+      if (until > now) blockedUntil[endpoint] = until;
+    return { sent, blockedUntil };
+  }
+
+  /** Adopts what an earlier process sent, so a fresh process stays inside the same rolling minute. */
+  restore(snapshot: LimiterSnapshot): void {
+    for (const [endpoint, times] of Object.entries(snapshot.sent)) {
+      const merged = [...(this.#sent.get(endpoint) ?? []), ...times].sort((a, b) => a - b);
+      this.#sent.set(endpoint, merged);
+    }
+    for (const [endpoint, until] of Object.entries(snapshot.blockedUntil)) {
+      this.#blockedUntil.set(endpoint, Math.max(until, this.#blockedUntil.get(endpoint) ?? 0));
+    }
+  }
+
+  /** The most sends any endpoint made in the last minute. */
+  busiestMinute(): number {
+    return Math.max(0, ...Object.values(this.snapshot().sent).map((times) => times.length));
   }
 
   #throwIfBlocked(endpoint: string): void {
