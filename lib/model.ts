@@ -11,6 +11,8 @@ export interface Window {
 /** A window a run could not finish, and where the next run picks it up (G6). */
 export interface Continuation extends Window {
   readonly offset: number;
+  /** Weiban's `total` when the continuation was saved; growth on resume means inserted rows (G3). */
+  readonly total?: number;
 }
 
 export type StartMode = 'now' | 'time';

@@ -91,6 +91,16 @@ export async function poll(deps: PollerDeps, ctx: RunContext): Promise<RunSummar
   };
 }
 
+type PassEnd =
+  | {
+      readonly kind: 'done';
+      readonly state: FormState;
+      readonly total: number;
+      readonly repeats: number;
+    }
+  | { readonly kind: 'deadline'; readonly state: FormState; readonly offset: number }
+  | { readonly kind: 'restart'; readonly state: FormState };
+
 interface FormResult {
   summary: FormSummary;
   /** A version-guarded write that finishes the form's run, batched with the other forms'. */
@@ -140,6 +150,8 @@ class FormRun {
   #plan: Continuation | undefined;
   /** Where the page being read starts: a failure or deadline resumes here. */
   #offset = 0;
+  /** The `total` of the last page read, kept in a continuation (G3 across runs). */
+  #total: number | undefined;
 
   constructor(deps: PollerDeps, ctx: RunContext, formId: number, existing: FormState | undefined) {
     this.#deps = deps;
@@ -176,17 +188,62 @@ class FormRun {
   }
 
   async #readWindow(initial: FormState): Promise<FormResult> {
-    const { clock, settings, weiban, ledger, log } = this.#deps;
+    const { clock, settings } = this.#deps;
     let state = initial;
-    let plan = planWindow(state, toUnixSeconds(clock.now()), settings.lookbackSeconds);
-    let offset = plan.offset;
-    let handled = new Set<number>();
+    for (;;) {
+      const plan = planWindow(state, toUnixSeconds(clock.now()), settings.lookbackSeconds);
+      this.#plan = plan;
+      const seen = new Set<number>();
+      const main = await this.#pass(state, plan, plan.offset, seen);
+      state = main.state;
+      if (main.kind === 'restart') continue;
+      if (main.kind === 'deadline') return this.#stopForDeadline(state, plan, main.offset);
+      // G3: a row met again on a later page means one was inserted above the read position,
+      // and a continuation whose total grew means rows were inserted between runs. Either
+      // way one pass from the top finds them before the cursor moves past them.
+      const insertedBetweenRuns =
+        plan.total !== undefined && main.total > plan.total
+          ? plan.offset + main.total - plan.total
+          : 0;
+      if (main.repeats > 0 || insertedBetweenRuns > 0) {
+        this.#deps.log.info('rows moved while paging; reading the window again from the top', {
+          formId: this.#formId,
+          repeats: main.repeats,
+          insertedBetweenRuns,
+        });
+        const catchUp = await this.#pass(state, plan, 0, seen, {
+          unseen: main.repeats,
+          offset: insertedBetweenRuns,
+        });
+        state = catchUp.state;
+        if (catchUp.kind === 'restart') continue;
+        if (catchUp.kind === 'deadline') return this.#stopForDeadline(state, plan, catchUp.offset);
+      }
+      return this.#complete(state, plan);
+    }
+  }
+
+  /**
+   * Reads pages from `from` until the window is exhausted, or until `until` is met: that many
+   * rows not in `seen` found and that offset reached. Delivers what is new on each page.
+   */
+  async #pass(
+    initial: FormState,
+    plan: Continuation,
+    from: number,
+    seen: Set<number>,
+    until?: { unseen: number; offset: number },
+  ): Promise<PassEnd> {
+    const { settings, weiban, ledger, log } = this.#deps;
+    let state = initial;
+    let offset = from;
+    let repeats = 0;
+    let unseen = 0;
     let stalled = 0;
-    this.#plan = plan;
     for (;;) {
       this.#offset = offset;
       if (this.#ctx.remainingMs() < settings.deadlineMarginMs)
-        return this.#stopForDeadline(state, plan, offset);
+        return { kind: 'deadline', state, offset };
       const page = await weiban.listSubmitters(
         {
           formId: this.#formId,
@@ -200,6 +257,7 @@ class FormRun {
       );
       this.#counts.pages += 1;
       this.#counts.fetched += page.result.length;
+      this.#total = page.total;
       const assessed = assessPage({
         formId: this.#formId,
         window: plan,
@@ -207,8 +265,11 @@ class FormRun {
         limit: settings.pageSize,
         total: page.total,
         rows: page.result,
-        handled,
+        handled: seen,
       });
+      for (const row of page.result) seen.add(row.u_id);
+      repeats += assessed.repeated;
+      unseen += page.result.length - assessed.repeated;
       log.debug('page read', {
         formId: this.#formId,
         window: { start: plan.start, end: plan.end },
@@ -218,9 +279,7 @@ class FormRun {
         candidates: assessed.candidates.length,
       });
       stalled =
-        page.result.length > 0 && assessed.candidates.length + assessed.skipped === 0
-          ? stalled + 1
-          : 0;
+        page.result.length > 0 && assessed.repeated === page.result.length ? stalled + 1 : 0;
       if (stalled >= STALLED_PAGES && !assessed.exhausted) {
         throw new MalformedResponseError(
           'form/user/list',
@@ -241,15 +300,8 @@ class FormRun {
         if (fresh.length + resubmitted.length > 0) {
           if (!this.#leased) {
             const leased = await this.#takeLease();
-            if (leased.version !== state.version + 1) {
-              // Another run moved the form since it was read: start over from what it left.
-              state = leased;
-              plan = planWindow(state, toUnixSeconds(clock.now()), settings.lookbackSeconds);
-              this.#plan = plan;
-              offset = plan.offset;
-              handled = new Set();
-              continue;
-            }
+            // Another run moved the form since it was read: start over from what it left.
+            if (leased.version !== state.version + 1) return { kind: 'restart', state: leased };
             state = leased;
           }
           await this.#deliver([
@@ -258,8 +310,11 @@ class FormRun {
           ]);
         }
       }
-      for (const row of assessed.candidates) handled.add(row.u_id);
-      if (assessed.exhausted) return this.#complete(state, plan);
+      const reached =
+        until !== undefined && unseen >= until.unseen && assessed.nextOffset >= until.offset;
+      if (assessed.exhausted || reached) {
+        return { kind: 'done', state, total: page.total, repeats };
+      }
       offset = assessed.nextOffset;
     }
   }
@@ -347,7 +402,12 @@ class FormRun {
   ): Promise<FormResult> {
     const { forms, clock, log } = this.#deps;
     if (offset === plan.offset && !this.#leased) return this.#result('deferred', state.cursor);
-    const continuation: Continuation = { start: plan.start, end: plan.end, offset };
+    const continuation: Continuation = {
+      start: plan.start,
+      end: plan.end,
+      offset,
+      ...(this.#total !== undefined && { total: this.#total }),
+    };
     const guard = this.#leased
       ? ({ kind: 'lease', owner: this.#ctx.runId } as const)
       : ({ kind: 'version', version: state.version } as const);
@@ -393,7 +453,14 @@ class FormRun {
           { kind: 'lease', owner: this.#ctx.runId },
           {
             error: info,
-            ...(keepProgress && { continuation: { start: plan.start, end: plan.end, offset } }),
+            ...(keepProgress && {
+              continuation: {
+                start: plan.start,
+                end: plan.end,
+                offset,
+                ...(this.#total !== undefined && { total: this.#total }),
+              },
+            }),
           },
           clock.now(),
         );

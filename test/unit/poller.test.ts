@@ -197,6 +197,47 @@ describe('poll: windows and pages (G1–G3)', () => {
     expect(new Set(ids).size).toBe(257);
   });
 
+  it('finds rows inserted above its read position in the same run, however old', async () => {
+    const t = setup({ startFrom: { mode: 'time', at: NOW_S - 86_400 } });
+    t.weiban.add(...submitters(250, { newestAt: NOW_S - 1 }));
+    t.weiban.beforePage = (_query, served) => {
+      // Late arrivals from hours ago, listed above everything already read once paging is under way.
+      if (served === 2) {
+        t.weiban.add(
+          submitter({ u_id: 90_001, submit_at: NOW_S - 30 }),
+          submitter({ u_id: 90_002, submit_at: NOW_S - 40 }),
+        );
+      }
+    };
+
+    const summary = await t.run();
+
+    expect(summary.forms[0]).toMatchObject({ outcome: 'ok', published: 252 });
+    expect(t.publisher.ids()).toEqual(
+      expect.arrayContaining(['weiban:corp-1:842:90001', 'weiban:corp-1:842:90002']),
+    );
+    expect(new Set(t.publisher.ids()).size).toBe(252);
+    expect(t.weiban.queries.map((q) => q.offset)).toEqual([0, 100, 200, 0]);
+  });
+
+  it('finds rows inserted between a continuation and its resumption', async () => {
+    const t = setup({ startFrom: { mode: 'time', at: NOW_S - 86_400 } });
+    t.weiban.add(...submitters(250, { newestAt: NOW_S - 1 }));
+    t.weiban.beforePage = (_query, served) => {
+      if (served === 1) t.setRemaining(9_000);
+    };
+    await t.run();
+    t.weiban.add(submitter({ u_id: 90_003, submit_at: NOW_S - 50 }));
+    t.weiban.beforePage = undefined;
+    t.setRemaining(60_000);
+
+    await t.run();
+
+    expect(t.publisher.ids()).toContain('weiban:corp-1:842:90003');
+    expect(new Set(t.publisher.ids()).size).toBe(251);
+    expect(t.publisher.ids()).toHaveLength(251);
+  });
+
   it('costs one Weiban call, no lease and no publish on an idle tick', async () => {
     const t = setup({ formIds: [1, 2, 3] });
     for (const formId of [1, 2, 3]) t.seed({ formId });
@@ -399,7 +440,12 @@ describe('poll: deadline (G6)', () => {
       published: 100,
       cursor: NOW_S - 60,
     });
-    expect(stateOf(t.forms).continuation).toEqual({ start: NOW_S - 660, end: NOW_S, offset: 100 });
+    expect(stateOf(t.forms).continuation).toEqual({
+      start: NOW_S - 660,
+      end: NOW_S,
+      offset: 100,
+      total: 250,
+    });
     expect(stateOf(t.forms).lease).toBeUndefined();
 
     t.setRemaining(60_000);

@@ -1,0 +1,148 @@
+import { randomUUID } from 'node:crypto';
+import { SSMClient } from '@aws-sdk/client-ssm';
+import type { Context } from 'aws-lambda';
+import { inject, vi } from 'vitest';
+import { WeibanSimulator, type SimulatorOptions } from '../../dev/simulator/index.js';
+import { createTable } from '../../dev/table.js';
+import { createTopicWithQueue, receiveAll, type ReceivedMessage } from '../../dev/topic.js';
+import { VirtualClock } from '../../dev/virtual-clock.js';
+import { loadConfig, type Config } from '../../lib/config.js';
+import { pollHandler } from '../../lib/handler.js';
+import type { RunSummary } from '../../lib/model.js';
+import { metrics } from '../../lib/observability.js';
+import { createPollService, type PollService } from '../../lib/service.js';
+import type { RetryPolicy } from '../../lib/weiban/transport.js';
+import { awsClients, type AwsClients } from './aws.js';
+
+export interface WorldOptions {
+  /** Spec C variables on top of the world's own (simulator, table, topic). */
+  readonly env?: Record<string, string | undefined>;
+  readonly simulator?: SimulatorOptions;
+  readonly clock?: VirtualClock;
+}
+
+export interface Invocation {
+  readonly runId?: string;
+  /** Lambda time left at the start of the run. */
+  readonly remainingMs?: number;
+}
+
+/**
+ * One isolated deployment for an integration test: its own table (from serverless.yml),
+ * topic with a subscribed queue (moto), and Weiban simulator. `container()` is a fresh
+ * Lambda execution environment: new module-scope service, limiter and token cache.
+ */
+export class World {
+  readonly clock: VirtualClock;
+  readonly simulator: WeibanSimulator;
+  readonly aws: AwsClients;
+  readonly tableName = `forms-${randomUUID().slice(0, 8)}`;
+  readonly logs: { level: string; message: string; extra: unknown[] }[] = [];
+  config!: Config;
+  topicArn = '';
+  queueUrl = '';
+  #containers: PollService[] = [];
+  #options: WorldOptions;
+
+  private constructor(options: WorldOptions) {
+    this.#options = options;
+    this.clock = options.clock ?? new VirtualClock();
+    this.simulator = new WeibanSimulator({ clock: this.clock, ...options.simulator });
+    const moto = inject('motoEndpoint');
+    this.aws = awsClients({
+      dynamoEndpoint: inject('dynamoEndpoint'),
+      snsEndpoint: moto,
+      sqsEndpoint: moto,
+    });
+  }
+
+  static async create(options: WorldOptions = {}): Promise<World> {
+    const world = new World(options);
+    await world.#setUp();
+    return world;
+  }
+
+  async #setUp(): Promise<void> {
+    const url = await this.simulator.start();
+    await createTable(this.aws.dynamo, this.tableName);
+    const topic = await createTopicWithQueue({
+      sns: this.aws.sns,
+      sqs: this.aws.sqs,
+      name: this.tableName,
+    });
+    this.topicArn = topic.topicArn;
+    this.queueUrl = topic.queueUrl;
+    this.config = loadConfig({
+      WEIBAN_BASE_URL: url,
+      WEIBAN_CORP_ID: 'sim-corp',
+      WEIBAN_SECRET: 'sim-secret',
+      TABLE_NAME: this.tableName,
+      TOPIC_ARN: topic.topicArn,
+      FORM_IDS: '842',
+      ...this.#options.env,
+    });
+  }
+
+  /** A fresh execution environment, as Lambda starts after a crash or a scale-out. */
+  container(retry?: RetryPolicy): (invocation?: Invocation) => Promise<RunSummary> {
+    const log =
+      (level: string) =>
+      (message: string, ...extra: unknown[]) => {
+        this.logs.push({ level, message, extra });
+      };
+    const service = createPollService({
+      config: this.config,
+      clients: {
+        dynamo: this.aws.doc,
+        sns: this.aws.sns,
+        ssm: new SSMClient({ region: 'us-east-1', endpoint: 'http://127.0.0.1:9' }),
+      },
+      log: { debug: vi.fn(), info: log('info'), warn: log('warn'), error: log('error') },
+      clock: this.clock,
+      ...(retry !== undefined && { retry }),
+    });
+    this.#containers.push(service);
+    const handler = pollHandler(service, {
+      log: { info: log('info') } as unknown as Parameters<typeof pollHandler>[1]['log'],
+      sink: metrics,
+      now: () => this.clock.now(),
+    });
+    return ({ runId = randomUUID(), remainingMs = 60_000 }: Invocation = {}) => {
+      const deadline = Date.now() + remainingMs;
+      return handler(
+        undefined,
+        lambdaContext(runId, () => deadline - Date.now()),
+      );
+    };
+  }
+
+  /** Every message the subscribed queue holds now, drained. */
+  received(options: { expected?: number; idleMs?: number } = {}): Promise<ReceivedMessage[]> {
+    return receiveAll(this.aws.sqs, this.queueUrl, { idleMs: 300, ...options });
+  }
+
+  async close(): Promise<void> {
+    await this.simulator.stop();
+    this.aws.destroy();
+  }
+}
+
+function lambdaContext(awsRequestId: string, getRemainingTimeInMillis: () => number): Context {
+  // Context's deprecated callback members are left out: the handler returns a promise.
+  const context: Omit<Context, 'done' | 'fail' | 'succeed'> = {
+    awsRequestId,
+    getRemainingTimeInMillis,
+    callbackWaitsForEmptyEventLoop: false,
+    functionName: 'weiban-forms-poll',
+    functionVersion: '$LATEST',
+    invokedFunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:weiban-forms-poll',
+    memoryLimitInMB: '512',
+    logGroupName: '/aws/lambda/weiban-forms-poll',
+    logStreamName: 'test',
+  };
+  return context as Context;
+}
+
+/** `id`s of received events, for exactly-once assertions. */
+export const eventIds = (messages: readonly ReceivedMessage[]): string[] =>
+  messages.map((message) => (message.body as { id: string }).id);
