@@ -26,10 +26,7 @@ export default tseslint.config(
       ...vitest.configs.recommended.rules,
       'vitest/no-focused-tests': 'error',
       'vitest/no-disabled-tests': 'error',
-      'vitest/expect-expect': [
-        'error',
-        { assertFunctionNames: ['expect', 'expect*', 'assert*'] },
-      ],
+      'vitest/expect-expect': ['error', { assertFunctionNames: ['expect', 'expect*', 'assert*'] }],
       '@typescript-eslint/no-non-null-assertion': 'error',
       // expect.objectContaining() and friends are typed `any` by design.
       '@typescript-eslint/no-unsafe-assignment': 'off',

@@ -3,13 +3,14 @@ import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { RunSummary } from './model.js';
 import type { CallOutcome } from './weiban/transport.js';
 
-const SERVICE = 'weiban-forms';
+// Powertools configures itself from its own variables: POWERTOOLS_SERVICE_NAME (the `service`
+// dimension the alarms select on), POWERTOOLS_METRICS_NAMESPACE and LOG_LEVEL.
 
-/** The service's one structured logger. Powertools reads LOG_LEVEL and POWERTOOLS_SERVICE_NAME. */
-export const logger = new Logger({ serviceName: SERVICE });
+/** The service's one structured logger. */
+export const logger = new Logger();
 
-/** The service's one metrics sink (CloudWatch EMF); the namespace is POWERTOOLS_METRICS_NAMESPACE. */
-export const metrics = new Metrics({ serviceName: SERVICE });
+/** The service's one metrics sink (CloudWatch EMF). */
+export const metrics = new Metrics();
 
 /** Counts Weiban answers during a run, to emit them once at its end. */
 export class WeibanMeter {
@@ -61,10 +62,7 @@ export function recordRun(
 
   for (const form of summary.forms) {
     // One EMF document per form: its own dimension set, all of its counts together.
-    const perForm = new Metrics({
-      serviceName: SERVICE,
-      defaultDimensions: { form_id: String(form.form_id) },
-    });
+    const perForm = new Metrics({ defaultDimensions: { form_id: String(form.form_id) } });
     perForm.addMetric('fetched', MetricUnit.Count, form.fetched);
     perForm.addMetric('new', MetricUnit.Count, form.new);
     perForm.addMetric('duplicate', MetricUnit.Count, form.duplicate);

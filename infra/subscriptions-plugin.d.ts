@@ -1,0 +1,45 @@
+// Types for subscriptions-plugin.js (a plain-JS Serverless plugin), for the unit tests.
+
+export interface Subscription {
+  /** Part of the CloudFormation logical ids: `name`, or a hash of protocol and endpoint. */
+  readonly id: string;
+  readonly name: string | undefined;
+  readonly protocol: 'https' | 'sqs' | 'lambda';
+  readonly endpoint: string;
+  readonly filterPolicy?: Record<string, unknown>;
+  readonly filterPolicyScope?: 'MessageAttributes' | 'MessageBody';
+  readonly rawMessageDelivery?: boolean;
+}
+
+export interface CloudFormationFragment {
+  Resources: Record<
+    string,
+    { Type: string; DependsOn?: string[]; Properties: Record<string, unknown> }
+  >;
+  Outputs: Record<string, { Description: string; Value: unknown }>;
+}
+
+export const HTTPS_DELIVERY_POLICY: Readonly<Record<string, unknown>>;
+
+export class SubscriptionConfigError extends Error {}
+
+export function parseSubscriptions(raw: unknown): Subscription[];
+
+export function logicalIds(id: string): {
+  subscription: string;
+  dlq: string;
+  dlqPolicy: string;
+  dlqAlarm: string;
+  permission: string;
+  dlqUrlOutput: string;
+};
+
+export function subscriptionResources(
+  subscriptions: readonly Subscription[],
+  logicalIds: { topic: string; alarmTopic: string },
+): CloudFormationFragment;
+
+export default class SubscriptionsPlugin {
+  constructor(serverless: unknown);
+  readonly hooks: Record<string, () => void>;
+}
