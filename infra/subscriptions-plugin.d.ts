@@ -21,6 +21,12 @@ export interface CloudFormationFragment {
 
 export const HTTPS_DELIVERY_POLICY: Readonly<Record<string, unknown>>;
 
+/** The names a filter policy may match on, per filterPolicyScope. */
+export const FILTERABLE: {
+  readonly MessageAttributes: readonly string[];
+  readonly MessageBody: readonly string[];
+};
+
 export class SubscriptionConfigError extends Error {}
 
 export function parseSubscriptions(raw: unknown): Subscription[];

@@ -18,6 +18,22 @@ const KEYS = [
 ];
 const SCOPES = ['MessageAttributes', 'MessageBody'];
 
+// What a filter policy can name, per scope: the message attributes and the top-level body
+// fields every event has (lib/events.ts, `messageAttributes` and `formEventSchema`). SNS takes a
+// policy on anything else and then matches nothing, silently, so a typo loses every event.
+export const FILTERABLE = Object.freeze({
+  MessageAttributes: Object.freeze(['event_type', 'form_id', 'user_city']),
+  MessageBody: Object.freeze([
+    'id',
+    'type',
+    'schema_version',
+    'occurred_at',
+    'detected_at',
+    'truncated',
+    'data',
+  ]),
+});
+
 // SQS: the longest retention, so an operator has two weeks to notice and redrive.
 const DLQ_RETENTION_SECONDS = 14 * 24 * 60 * 60;
 
@@ -143,6 +159,16 @@ function parseEntry(entry, index) {
       fail(`filterPolicyScope must be one of ${SCOPES.join(', ')}`);
     if (filterPolicy === undefined) fail('filterPolicyScope needs a filterPolicy');
   }
+  if (filterPolicy !== undefined) {
+    const known = FILTERABLE[filterPolicyScope ?? 'MessageAttributes'];
+    const unknown = [...new Set(policyKeys(filterPolicy))].filter((key) => !known.includes(key));
+    if (unknown.length > 0) {
+      fail(
+        `filterPolicy names ${unknown.join(', ')}, which no event carries, so it would match nothing; ` +
+          `with filterPolicyScope ${filterPolicyScope ?? 'MessageAttributes'} use ${known.join(', ')}`,
+      );
+    }
+  }
 
   let rawMessageDelivery;
   if (entry.rawMessageDelivery !== undefined) {
@@ -170,6 +196,19 @@ function parseEntry(entry, index) {
     ...(filterPolicyScope !== undefined && { filterPolicyScope }),
     ...(rawMessageDelivery !== undefined && { rawMessageDelivery }),
   };
+}
+
+// The top-level names a policy matches on; `$or` branches count as top level (SNS "OR operator").
+function policyKeys(policy) {
+  return Object.entries(policy).flatMap(([key, value]) =>
+    key === '$or' && Array.isArray(value)
+      ? value.flatMap((branch) =>
+          branch !== null && typeof branch === 'object' && !Array.isArray(branch)
+            ? policyKeys(branch)
+            : [],
+        )
+      : [key],
+  );
 }
 
 function isHttpsUrl(value) {

@@ -13,40 +13,64 @@ export const SNS_MAX_BYTES = 262_144;
 
 const isoInstant = z.iso.datetime({ offset: false });
 
-const answerOut = z.object({
-  component_id: z.number().int().describe('The form component (question) id.'),
-  component_type: z.string().describe('Component kind as Weiban names it, e.g. "radio".'),
-  title: z.string().describe('The question as shown on the form.'),
-  value: z.string().nullable().describe('The answer as one string.'),
-  values: z.array(z.string()).nullable().describe('The answer as a list (multi-choice).'),
-});
+// `meta({ id })` names a part of the contract: it becomes a `$defs` entry of the generated JSON
+// Schema and an interface of the consumer types (scripts/generate-schema.ts).
+const answerOut = z
+  .object({
+    component_id: z.number().int().describe('The form component (question) id.'),
+    component_type: z.string().describe('Component kind as Weiban names it, e.g. "radio".'),
+    title: z.string().describe('The question as shown on the form.'),
+    value: z.string().nullable().describe('The answer as one string.'),
+    values: z.array(z.string()).nullable().describe('The answer as a list (multi-choice).'),
+  })
+  .meta({ id: 'FormAnswer', description: 'One answer of a submission.' });
 
-const submissionOut = z.object({
-  id: z.number().int().describe('Weiban submission id.'),
-  submit_at: z.number().int().describe('Unix seconds.'),
-  time_spent: z.number().int().nullable().describe('Seconds spent filling the form.'),
-  answers: z.array(answerOut),
-});
+const submissionOut = z
+  .object({
+    id: z.number().int().describe('Weiban submission id.'),
+    submit_at: z.number().int().nonnegative().describe('When it was submitted, unix seconds.'),
+    time_spent: z.number().int().nullable().describe('Seconds spent filling the form.'),
+    answers: z
+      .array(answerOut)
+      .describe('One entry per answered component, in the order Weiban lists them.'),
+  })
+  .meta({
+    id: 'FormSubmission',
+    description: 'One submission of the form by the submitter; a resubmission adds one.',
+  });
 
 /** The `data` of an event: every field Weiban returned for the submitter (spec E). */
 export const eventDataSchema = z
   .looseObject({
-    form_id: z.number().int().positive(),
-    form_name: z.string().nullish(),
+    form_id: z.number().int().positive().describe('The Weiban smart form.'),
+    form_name: z.string().nullish().describe("The form's name when it was read."),
     u_id: z.number().int().positive().describe('Weiban form–customer relation id; the dedupe key.'),
-    status: z.string(),
-    submit_at: z.number().int().nonnegative().describe('Unix seconds.'),
-    external_user_id: z.string(),
-    unionid: z.string(),
-    user_name: z.string().nullish(),
-    user_city: z.string().nullish(),
-    avatar: z.string().nullish(),
+    status: z.string().describe('Always "submit": only submitted forms are polled.'),
+    submit_at: z
+      .number()
+      .int()
+      .nonnegative()
+      .describe('When the submitter last submitted, unix seconds.'),
+    external_user_id: z.string().describe('The WeCom external contact id of the submitter.'),
+    unionid: z.string().describe('The WeChat unionid of the submitter.'),
+    user_name: z.string().nullish().describe("The submitter's WeChat name."),
+    user_city: z
+      .string()
+      .nullish()
+      .describe('The submitter\'s city as Weiban has it, e.g. "上海市".'),
+    avatar: z.string().nullish().describe("URL of the submitter's avatar."),
     submissions: z
       .array(submissionOut)
       .optional()
-      .describe("The submitter's answers, for forms listed in ANSWER_FORM_IDS."),
+      .describe(
+        "The submitter's submissions with their answers, newest first; only for forms listed in ANSWER_FORM_IDS.",
+      ),
   })
-  .describe('Every field Weiban returned for the submitter, plus answers when enabled.');
+  .meta({
+    id: 'FormEventData',
+    description:
+      'Every field Weiban returned for the submitter (fields Weiban adds later pass through), plus answers when enabled.',
+  });
 
 /** The envelope every consumer receives as the SNS message body (spec E). */
 export const formEventSchema = z
@@ -57,17 +81,28 @@ export const formEventSchema = z
       .describe(
         'Stable id: weiban:<corp_id>:<form_id>:<u_id>[:<submit_at> for resubmissions]. Dedupe on it.',
       ),
-    type: z.enum(EVENT_TYPES),
-    schema_version: z.literal(SCHEMA_VERSION),
+    type: z
+      .enum(EVENT_TYPES)
+      .describe(
+        'weiban.form.submitted: a first submission. weiban.form.resubmitted (opt-in): a known submitter submitted again.',
+      ),
+    schema_version: z
+      .literal(SCHEMA_VERSION)
+      .describe('Changes only for a breaking change; new optional fields keep it.'),
     occurred_at: isoInstant.describe('When the submitter submitted (data.submit_at), UTC.'),
     detected_at: isoInstant.describe('When this service first saw the submission, UTC.'),
     truncated: z
       .literal(true)
       .optional()
-      .describe('Present when long fields or answers were cut to fit the 256 KiB SNS limit.'),
+      .describe(
+        'Present when long fields or answers were cut to fit the 256 KiB SNS limit; who submitted (ids, submit_at) is never cut.',
+      ),
     data: eventDataSchema,
   })
-  .describe('A Weiban smart-form submission, as published to SNS.');
+  .meta({
+    title: 'FormEvent',
+    description: 'A Weiban smart-form submission, as published to SNS.',
+  });
 
 export type FormEvent = z.infer<typeof formEventSchema>;
 export type FormEventData = z.infer<typeof eventDataSchema>;
@@ -88,7 +123,13 @@ export function buildEvent(input: {
 }): FormEvent {
   const { corpId, submitter, type, detectedAtMs, submissions } = input;
   const data: FormEventData = { ...submitter };
-  if (submissions !== undefined) data.submissions = submissions.map(toSubmissionOut);
+  if (submissions !== undefined) {
+    // Weiban documents no order. Newest first: consumers want the latest, and cutting an event
+    // down to size (toMessage) drops list entries from the end.
+    data.submissions = [...submissions]
+      .sort((a, b) => b.submit_at - a.submit_at || b.id - a.id)
+      .map(toSubmissionOut);
+  }
   return {
     id: eventId(
       corpId,

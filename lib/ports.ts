@@ -46,6 +46,7 @@ export interface FormStateStore {
 }
 
 export interface RecordedSubmitter {
+  /** The latest `submit_at` published for the submitter: its first submission or a resubmission. */
   readonly submitAt: number;
 }
 
@@ -54,6 +55,11 @@ export interface SubmitterRecord {
   readonly submitAt: number;
   /** The published event body, kept for replay. */
   readonly event: string;
+  /**
+   * A `weiban.form.resubmitted` event (EMIT_RESUBMISSIONS): kept beside the first submission's
+   * record, which stays as it was and only learns the new `submit_at`.
+   */
+  readonly resubmitted?: boolean;
 }
 
 export interface SubmitterLedger {

@@ -4,7 +4,13 @@
  */
 export const formPk = (formId: number): string => `FORM#${formId}`;
 export const STATE_SK = 'STATE';
-export const submitterSk = (uId: number): string => `U#${uId}`;
+/** Every submitter record's sort key starts with this. */
+export const SUBMITTER_SK_PREFIX = 'U#';
+export const submitterSk = (uId: number): string => `${SUBMITTER_SK_PREFIX}${uId}`;
+/** A resubmission's event, beside the submitter record; outside `U#` and the by_submit_at index. */
+export const resubmissionSk = (uId: number, submitAt: number): string => `R#${uId}#${submitAt}`;
+/** A backfill's saved progress, one per form (cli/commands/backfill.ts). */
+export const BACKFILL_SK = 'BACKFILL';
 export const corpPk = (corpId: string): string => `CORP#${corpId}`;
 export const TOKEN_SK = 'TOKEN';
 export const RATE_SK = 'RATE';

@@ -35,6 +35,11 @@ const SUBSCRIPTIONS = [
     filterPolicyScope: 'MessageBody',
     rawMessageDelivery: true,
   },
+  {
+    protocol: 'lambda',
+    endpoint: 'arn:aws:lambda:ap-northeast-1:123456789012:function:crm-sync',
+    filterPolicy: { user_city: [{ prefix: '上海' }] },
+  },
 ];
 
 type Json = Record<string, unknown>;
@@ -370,6 +375,40 @@ describe('the packaged template', () => {
         Ref: queue,
       });
     }
+  });
+
+  it('outputs the topic ARN, signs with SHA256, paces https deliveries and may invoke a Lambda', () => {
+    const byProtocol = (protocol: string) =>
+      subscriptionIds()
+        .map((logicalId) => resource(logicalId))
+        .filter((each) => each.Properties.Protocol === protocol);
+
+    expect(template.Outputs.EventsTopicArn?.Value).toEqual({ Ref: 'EventsTopic' });
+    // docs/consuming.md tells HTTPS consumers to verify SignatureVersion 2 (SHA256withRSA).
+    expect(resource('EventsTopic').Properties.SignatureVersion).toBe('2');
+    expect(byProtocol('https').map((each) => each.Properties.DeliveryPolicy)).toEqual([
+      expect.objectContaining({
+        healthyRetryPolicy: expect.objectContaining({ numRetries: 20, maxDelayTarget: 300 }),
+        throttlePolicy: { maxReceivesPerSecond: 10 },
+      }),
+    ]);
+    expect(byProtocol('sqs').map((each) => each.Properties.DeliveryPolicy)).toEqual([undefined]);
+    const [lambda] = byProtocol('lambda');
+    const permissions = resourcesOfType('AWS::Lambda::Permission').filter(
+      ([, each]) => each.Properties.Principal === 'sns.amazonaws.com',
+    );
+    expect(permissions.map(([logicalId, each]) => [logicalId, each.Properties])).toEqual([
+      [
+        expect.stringMatching(/^EventsSubscription\w+Permission$/),
+        {
+          Action: 'lambda:InvokeFunction',
+          FunctionName: SUBSCRIPTIONS[2]?.endpoint,
+          Principal: 'sns.amazonaws.com',
+          SourceArn: { Ref: 'EventsTopic' },
+        },
+      ],
+    ]);
+    expect(lambda?.DependsOn).toContain(permissions[0]?.[0]);
   });
 
   it('alarms on errors, a 10-minute stall, Weiban 10053 and every dead-letter queue', () => {

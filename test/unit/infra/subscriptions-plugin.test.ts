@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { buildEvent, formEventSchema, messageAttributes } from '../../../lib/events.js';
 import {
+  FILTERABLE,
   HTTPS_DELIVERY_POLICY,
   logicalIds,
   parseSubscriptions,
@@ -99,6 +101,23 @@ describe('parseSubscriptions', () => {
       'unknown key(s) filterpolicy',
     ],
     [
+      'a filter on an attribute events do not carry',
+      [{ protocol: 'sqs', endpoint: QUEUE, filterPolicy: { formId: [842], form_id: [901] } }],
+      'filterPolicy names formId, which no event carries, so it would match nothing; with filterPolicyScope MessageAttributes use event_type, form_id, user_city',
+    ],
+    [
+      'a body filter on a field the envelope does not have',
+      [
+        {
+          protocol: 'sqs',
+          endpoint: QUEUE,
+          filterPolicy: { $or: [{ data: { form_id: [842] } }, { city: ['上海市'] }] },
+          filterPolicyScope: 'MessageBody',
+        },
+      ],
+      'filterPolicy names city, which no event carries',
+    ],
+    [
       'a name that cannot be a logical id',
       [{ name: 'crm-intake', protocol: 'sqs', endpoint: QUEUE }],
       'name must be 1–48 letters or digits',
@@ -114,6 +133,43 @@ describe('parseSubscriptions', () => {
   ])('rejects %s, naming the entry', (_case, raw, message) => {
     expect(() => parseSubscriptions(raw)).toThrow(SubscriptionConfigError);
     expect(() => parseSubscriptions(raw)).toThrow(message);
+  });
+});
+
+describe('filter policies', () => {
+  it.each([
+    ['only form 842', { form_id: [842] }, undefined],
+    ['only city 上海', { user_city: [{ prefix: '上海' }] }, undefined],
+    ['either', { $or: [{ form_id: [842] }, { user_city: ['上海市'] }] }, undefined],
+    ['answers only', { data: { submissions: [{ exists: true }] } }, 'MessageBody'],
+  ])('accepts the policy for %s', (_case, filterPolicy, filterPolicyScope) => {
+    const [parsed] = parseSubscriptions([
+      { protocol: 'sqs', endpoint: QUEUE, filterPolicy, filterPolicyScope },
+    ]);
+
+    expect(parsed?.filterPolicy).toEqual(filterPolicy);
+  });
+
+  it('knows every attribute and body field an event has, and no other', () => {
+    const event = buildEvent({
+      corpId: 'corp-1',
+      submitter: {
+        u_id: 768,
+        form_id: 842,
+        status: 'submit',
+        submit_at: 1_619_613_511,
+        external_user_id: 'wm1',
+        unionid: 'o1',
+        user_city: '南昌市',
+      },
+      type: 'weiban.form.submitted',
+      detectedAtMs: 0,
+    });
+
+    expect([...FILTERABLE.MessageAttributes].sort()).toEqual(
+      Object.keys(messageAttributes(event)).sort(),
+    );
+    expect([...FILTERABLE.MessageBody].sort()).toEqual(Object.keys(formEventSchema.shape).sort());
   });
 });
 

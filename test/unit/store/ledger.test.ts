@@ -32,7 +32,7 @@ describe('DynamoSubmitterLedger', () => {
             { pk: 'FORM#842', sk: 'U#769' },
           ],
           ConsistentRead: true,
-          ProjectionExpression: 'sk, submit_at',
+          ProjectionExpression: 'sk, submit_at, last_submit_at',
         },
       },
     });
