@@ -82,19 +82,29 @@ const formIdList = (what: string) =>
 const requiredText = (hint: string) =>
   z.preprocess(blankToUndefined, z.string({ error: `is required: ${hint}` }).trim());
 
+/**
+ * A point in time as an operator writes it: unix seconds, or an ISO-8601 date such as
+ * 2026-11-01T00:00:00+08:00. Returns unix seconds, or undefined when `raw` is neither.
+ */
+export function parseInstant(raw: string): number | undefined {
+  const value = raw.trim();
+  if (/^\d+$/.test(value)) return Number(value);
+  const parsed = Date.parse(value);
+  if (/^\d{4}-\d{2}-\d{2}/.test(value) && Number.isFinite(parsed)) {
+    return Math.floor(parsed / 1000);
+  }
+  return undefined;
+}
+
 const startFrom = z.preprocess(
   blankToUndefined,
   z
     .string()
     .default('now')
     .transform((raw, ctx): StartFrom => {
-      const value = raw.trim();
-      if (value.toLowerCase() === 'now') return { mode: 'now' };
-      if (/^\d+$/.test(value)) return { mode: 'time', at: Number(value) };
-      const parsed = Date.parse(value);
-      if (/^\d{4}-\d{2}-\d{2}/.test(value) && Number.isFinite(parsed)) {
-        return { mode: 'time', at: Math.floor(parsed / 1000) };
-      }
+      if (raw.trim().toLowerCase() === 'now') return { mode: 'now' };
+      const at = parseInstant(raw);
+      if (at !== undefined) return { mode: 'time', at };
       ctx.addIssue({
         code: 'custom',
         message:
@@ -165,14 +175,7 @@ const schema = z
     WEIBAN_REQUEST_TIMEOUT_MS: integer(1_000, 120_000, 10_000),
   })
   .superRefine((env, ctx) => {
-    if (env.WEIBAN_SECRET === undefined && env.WEIBAN_SECRET_PARAM === undefined) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['WEIBAN_SECRET_PARAM'],
-        message:
-          'or WEIBAN_SECRET is required: the name of an SSM SecureString holding the Weiban secret (or the secret itself, for local use)',
-      });
-    }
+    requireSecret(env, ctx);
     const answers = env.ANSWER_FORM_IDS;
     if (Array.isArray(answers)) {
       const stray = answers.filter((id) => !env.FORM_IDS.includes(id));
@@ -186,25 +189,59 @@ const schema = z
     }
   });
 
+function requireSecret(
+  env: { WEIBAN_SECRET?: string | undefined; WEIBAN_SECRET_PARAM?: string | undefined },
+  ctx: z.RefinementCtx,
+): void {
+  if (env.WEIBAN_SECRET === undefined && env.WEIBAN_SECRET_PARAM === undefined) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['WEIBAN_SECRET_PARAM'],
+      message:
+        'or WEIBAN_SECRET is required: the name of an SSM SecureString holding the Weiban secret (or the secret itself, for local use)',
+    });
+  }
+}
+
+// The same variables, rules and messages as the service's, for tools that only talk to Weiban.
+const weibanSchema = z
+  .object(schema.shape)
+  .pick({
+    WEIBAN_BASE_URL: true,
+    WEIBAN_CORP_ID: true,
+    WEIBAN_SECRET: true,
+    WEIBAN_SECRET_PARAM: true,
+    WEIBAN_MAX_IN_FLIGHT: true,
+    WEIBAN_MAX_PER_MINUTE: true,
+    WEIBAN_TOKEN_TTL_SECONDS: true,
+    WEIBAN_REQUEST_TIMEOUT_MS: true,
+  })
+  .superRefine(requireSecret);
+
+/** The Weiban part of Config: enough to obtain a token and read forms. */
+export type WeibanConfig = Pick<
+  Config,
+  | 'weibanBaseUrl'
+  | 'corpId'
+  | 'secret'
+  | 'maxInFlight'
+  | 'maxPerMinute'
+  | 'tokenTtlFallbackSeconds'
+  | 'requestTimeoutMs'
+>;
+
 /**
  * Parses the environment into a frozen Config, or throws one ConfigError naming the first
  * bad variable. The only place in the service that reads configuration.
  */
 export function loadConfig(env: Env = process.env): Config {
   const parsed = schema.safeParse(env);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const variable = typeof issue?.path[0] === 'string' ? issue.path[0] : 'configuration';
-    throw new ConfigError(variable, issue?.message ?? 'is invalid');
-  }
+  if (!parsed.success) throw configError(parsed.error);
   const e = parsed.data;
   return Object.freeze({
     weibanBaseUrl: e.WEIBAN_BASE_URL,
     corpId: e.WEIBAN_CORP_ID,
-    secret:
-      e.WEIBAN_SECRET !== undefined
-        ? { kind: 'plain', value: e.WEIBAN_SECRET }
-        : { kind: 'ssm', name: e.WEIBAN_SECRET_PARAM ?? '' },
+    secret: secretOf(e),
     formIds: Object.freeze(e.FORM_IDS),
     tableName: e.TABLE_NAME,
     topicArn: e.TOPIC_ARN,
@@ -220,4 +257,38 @@ export function loadConfig(env: Env = process.env): Config {
     tokenTtlFallbackSeconds: e.WEIBAN_TOKEN_TTL_SECONDS,
     requestTimeoutMs: e.WEIBAN_REQUEST_TIMEOUT_MS,
   } satisfies Config);
+}
+
+/**
+ * Parses only the Weiban variables (base URL, corp, secret, limits), with the same rules and
+ * messages as loadConfig. For operator tools that need no table, topic or form list.
+ */
+export function loadWeibanConfig(env: Env = process.env): WeibanConfig {
+  const parsed = weibanSchema.safeParse(env);
+  if (!parsed.success) throw configError(parsed.error);
+  const e = parsed.data;
+  return Object.freeze({
+    weibanBaseUrl: e.WEIBAN_BASE_URL,
+    corpId: e.WEIBAN_CORP_ID,
+    secret: secretOf(e),
+    maxInFlight: e.WEIBAN_MAX_IN_FLIGHT,
+    maxPerMinute: e.WEIBAN_MAX_PER_MINUTE,
+    tokenTtlFallbackSeconds: e.WEIBAN_TOKEN_TTL_SECONDS,
+    requestTimeoutMs: e.WEIBAN_REQUEST_TIMEOUT_MS,
+  } satisfies WeibanConfig);
+}
+
+function configError(error: z.ZodError): ConfigError {
+  const issue = error.issues[0];
+  const variable = typeof issue?.path[0] === 'string' ? issue.path[0] : 'configuration';
+  return new ConfigError(variable, issue?.message ?? 'is invalid');
+}
+
+function secretOf(e: {
+  WEIBAN_SECRET?: string | undefined;
+  WEIBAN_SECRET_PARAM?: string | undefined;
+}): Config['secret'] {
+  return e.WEIBAN_SECRET !== undefined
+    ? { kind: 'plain', value: e.WEIBAN_SECRET }
+    : { kind: 'ssm', name: e.WEIBAN_SECRET_PARAM ?? '' };
 }

@@ -2,7 +2,8 @@ import type { Metrics } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'aws-lambda';
 import { ServiceError } from './errors.js';
 import type { RunSummary } from './model.js';
-import { recordRun, type logger as serviceLogger } from './observability.js';
+import { recordRun } from './observability.js';
+import type { PollLog } from './poller.js';
 import type { PollService } from './service.js';
 
 /** No form could be polled at all: the one case the handler fails, so Lambda errors mean something (spec H). */
@@ -13,8 +14,8 @@ export class PollFailedError extends ServiceError {}
  * and the summary of spec H as the result.
  */
 export function pollHandler(
-  service: PollService,
-  { log, sink, now = Date.now }: { log: typeof serviceLogger; sink: Metrics; now?: () => number },
+  service: Pick<PollService, 'run' | 'meter'>,
+  { log, sink, now = Date.now }: { log: Pick<PollLog, 'info'>; sink: Metrics; now?: () => number },
 ) {
   return async (
     _event: unknown,

@@ -6,6 +6,7 @@ import {
   BatchGetCommand,
   GetCommand,
   PutCommand,
+  ScanCommand,
   TransactWriteCommand,
   UpdateCommand,
   type DynamoDBDocumentClient,
@@ -220,6 +221,28 @@ export class DynamoFormStateStore implements FormStateStore {
     } catch (caught: unknown) {
       if (!(caught instanceof ConditionalCheckFailedException)) throw caught;
     }
+  }
+
+  /**
+   * Every form that has state, by form id. Scans the whole table, so it is for operator tools
+   * that do not know the form ids, never for the poller.
+   */
+  async listAll(): Promise<FormState[]> {
+    const states: FormState[] = [];
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const out = await this.#client.send(
+        new ScanCommand({
+          TableName: this.#tableName,
+          FilterExpression: 'sk = :state',
+          ExpressionAttributeValues: { ':state': STATE_SK },
+          ...(startKey !== undefined && { ExclusiveStartKey: startKey }),
+        }),
+      );
+      for (const item of out.Items ?? []) states.push(fromItem(item as StateItem));
+      startKey = out.LastEvaluatedKey;
+    } while (startKey !== undefined);
+    return states.sort((a, b) => a.formId - b.formId);
   }
 
   /** Moves a form's cursor to `to` and drops any continuation: the operator's reset (G7). */

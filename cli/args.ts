@@ -1,0 +1,40 @@
+import { parseInstant } from '../lib/config.js';
+import { toUnixSeconds } from '../lib/clock.js';
+import { UsageError } from './errors.js';
+
+/** A form id flag, e.g. `--form 842`. */
+export function formIdFlag(raw: string | undefined, flag = '--form'): number {
+  if (raw === undefined) throw new UsageError(`${flag} is required: the Weiban form id, e.g. 842`);
+  const value = raw.trim();
+  const id = Number(value);
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(id) || id <= 0) {
+    throw new UsageError(`${flag} must be a form id such as 842; got "${raw}"`);
+  }
+  return id;
+}
+
+/** A time flag: unix seconds, an ISO-8601 date (as START_FROM takes them), or `now`. */
+export function instantFlag(raw: string, flag: string, nowMs: number): number {
+  if (raw.trim().toLowerCase() === 'now') return toUnixSeconds(nowMs);
+  const at = parseInstant(raw);
+  if (at === undefined) {
+    throw new UsageError(
+      `${flag} must be unix seconds, an ISO-8601 date such as 2026-11-01T00:00:00+08:00, or "now"; got "${raw}"`,
+    );
+  }
+  return at;
+}
+
+/** A whole-number flag within [min, max], or `fallback` when absent. */
+export function integerFlag(
+  raw: string | undefined,
+  flag: string,
+  { min, max, fallback }: { min: number; max: number; fallback: number },
+): number {
+  if (raw === undefined) return fallback;
+  const value = Number(raw.trim());
+  if (!/^\d+$/.test(raw.trim()) || value < min || value > max) {
+    throw new UsageError(`${flag} must be a whole number from ${min} to ${max}; got "${raw}"`);
+  }
+  return value;
+}

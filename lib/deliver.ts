@@ -1,0 +1,88 @@
+import type { Clock } from './clock.js';
+import { PublishError } from './errors.js';
+import { buildEvent, toMessage, type EventType } from './events.js';
+import type { Submitter } from './model.js';
+import type { EventPublisher, SubmitterLedger, SubmitterSource } from './ports.js';
+
+/** A submitter to publish, and as which event. */
+export interface Delivery {
+  readonly row: Submitter;
+  readonly type: EventType;
+}
+
+export interface DeliverDeps {
+  readonly settings: {
+    readonly corpId: string;
+    readonly answerFormIds: readonly number[] | 'all';
+  };
+  readonly weiban: Pick<SubmitterSource, 'listSubmissions'>;
+  readonly publisher: EventPublisher;
+  readonly ledger: SubmitterLedger;
+  readonly clock: Clock;
+}
+
+export interface DeliveryOutcome {
+  /** Published and recorded. */
+  readonly published: number;
+  /** Refused by SNS, so neither published nor recorded: the next run tries them again. */
+  readonly refused: readonly { readonly id: string; readonly reason: string }[];
+}
+
+/**
+ * Publishes one page's new submitters, then records those SNS accepted. Publishing first means
+ * a crash can only repeat an event under the same id, never lose one (G1, G2).
+ */
+export async function deliver(
+  deps: DeliverDeps,
+  formId: number,
+  rows: readonly Delivery[],
+  signal?: AbortSignal,
+): Promise<DeliveryOutcome> {
+  const { settings, weiban, publisher, ledger, clock } = deps;
+  if (rows.length === 0) return { published: 0, refused: [] };
+  const withAnswers = settings.answerFormIds === 'all' || settings.answerFormIds.includes(formId);
+  // Answers first, for the whole page: a submitter is never published without them.
+  const answers = withAnswers
+    ? await Promise.all(rows.map(({ row }) => weiban.listSubmissions(formId, row.u_id, signal)))
+    : undefined;
+  const detectedAtMs = clock.now();
+  const messages = rows.map(({ row, type }, index) =>
+    toMessage(
+      buildEvent({
+        corpId: settings.corpId,
+        submitter: row,
+        type,
+        detectedAtMs,
+        ...(answers !== undefined && { submissions: answers[index] ?? [] }),
+      }),
+    ),
+  );
+  const result = await publisher.publish(messages);
+  const accepted = new Set(result.published);
+  const records = messages.flatMap((message, index) => {
+    const delivered = rows[index];
+    return delivered !== undefined && accepted.has(message.id)
+      ? [
+          {
+            uId: delivered.row.u_id,
+            submitAt: delivered.row.submit_at,
+            event: message.body,
+            resubmitted: delivered.type === 'weiban.form.resubmitted',
+          },
+        ]
+      : [];
+  });
+  if (records.length > 0) await ledger.record(formId, records, clock.now());
+  return { published: records.length, refused: result.failed };
+}
+
+/** Fails the window when SNS refused anything, so the cursor stays and the next run retries (G1). */
+export function requireAllPublished(outcome: DeliveryOutcome): void {
+  const [first] = outcome.refused;
+  if (first !== undefined) {
+    throw new PublishError(
+      outcome.refused.map((refusal) => refusal.id),
+      first.reason,
+    );
+  }
+}

@@ -1,0 +1,66 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { formatTime } from '../../../cli/format.js';
+import { createTable } from '../../../dev/table.js';
+import { DynamoFormStateStore } from '../../../lib/store/form-state.js';
+import { awsClients, type AwsClients } from '../../support/aws.js';
+import { launch } from './processes.js';
+
+describe('the weiban-forms executable', () => {
+  let aws: AwsClients;
+  const tableName = `cli-bin-${randomUUID().slice(0, 8)}`;
+  const cursor = Math.floor(Date.now() / 1000) - (3 * 86_400 + 2 * 3_600 + 30);
+
+  beforeAll(async () => {
+    const moto = inject('motoEndpoint');
+    aws = awsClients({
+      dynamoEndpoint: inject('dynamoEndpoint'),
+      snsEndpoint: moto,
+      sqsEndpoint: moto,
+    });
+    await createTable(aws.dynamo, tableName);
+    await new DynamoFormStateStore({ client: aws.doc, tableName }).create(
+      842,
+      { cursor, origin: cursor, startMode: 'time' },
+      Date.now(),
+    );
+  });
+  afterAll(() => {
+    aws.destroy();
+  });
+
+  it('answers npx weiban-forms --help from the repository root', async () => {
+    const run = await launch('npx', ['weiban-forms', '--help'], { marker: randomUUID() }).done;
+
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain('Usage: weiban-forms <command> [options]');
+    for (const command of ['status', 'replay', 'backfill', 'reset', 'token-check']) {
+      expect(run.stdout).toMatch(new RegExp(`^  ${command} `, 'm'));
+    }
+  });
+
+  it('reaches the emulators through AWS_ENDPOINT_URL_DYNAMODB', async () => {
+    const run = await launch('node', ['bin/weiban-forms.js', 'status', '--table', tableName], {
+      marker: randomUUID(),
+      env: {
+        AWS_ENDPOINT_URL_DYNAMODB: inject('dynamoEndpoint'),
+        AWS_REGION: 'us-east-1',
+        AWS_ACCESS_KEY_ID: 'test',
+        AWS_SECRET_ACCESS_KEY: 'test',
+      },
+    }).done;
+
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(new RegExp(`^842 +${formatTime(cursor)} +3d 2h +0 +never `, 'm'));
+  });
+
+  it('fails in one sentence with exit code 2 on an unknown flag', async () => {
+    const run = await launch('node', ['bin/weiban-forms.js', 'status', '--tabel', 'x'], {
+      marker: randomUUID(),
+    }).done;
+
+    expect(run.code).toBe(2);
+    expect(run.stderr).toBe("error: Unknown option '--tabel' (see weiban-forms status --help)\n");
+  });
+});

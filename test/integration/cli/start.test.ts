@@ -1,0 +1,128 @@
+import { randomUUID } from 'node:crypto';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { WeibanSimulator } from '../../../dev/simulator/index.js';
+import { launch, leftovers, ROOT, waitForOutput } from './processes.js';
+
+const EVENT_LINE =
+  /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}Z {2}form (\d+) +\S+ +\S+ +weiban:([\w-]+):(\d+):(\d+)$/gm;
+const SUMMARY =
+  /^run 1 · forms: (\d+) ok · fetched \d+ · new (\d+) · duplicate 0 · published (\d+) · failed 0 · pages \d+ · \d+ ms$/m;
+const STACK_FRAME = /^\s+at /m;
+
+const events = (stdout: string) => [...stdout.matchAll(EVENT_LINE)];
+
+describe('npm start', () => {
+  const temp = mkdtempSync(join(tmpdir(), 'weiban-start-'));
+  afterAll(() => {
+    rmSync(temp, { recursive: true, force: true });
+  });
+
+  it('--once prints each delivered event and the run summary, then leaves no process behind', async () => {
+    const marker = randomUUID();
+
+    const run = await launch('npm', ['start', '--', '--once'], { marker }).done;
+
+    expect(run.code).toBe(0);
+    const lines = events(run.stdout);
+    const summary = SUMMARY.exec(run.stdout);
+    expect(lines.length).toBeGreaterThan(0);
+    expect(summary?.[1]).toBe('3');
+    expect(Number(summary?.[3])).toBe(lines.length);
+    expect(new Set(lines.map((line) => line[1]))).toEqual(new Set(['842', '901', '977']));
+    expect(run.stdout).not.toMatch(/^\{/m);
+    expect(run.stderr).not.toMatch(STACK_FRAME);
+    expect(await leftovers(marker)).toEqual([]);
+  });
+
+  it('keeps polling until Ctrl-C, then stops every child process', async () => {
+    const marker = randomUUID();
+    const started = launch('npm', ['start', '--', '--interval', '1'], { marker });
+
+    await waitForOutput(started, (output) => /^run 3 · /m.test(output));
+    started.signalGroup('SIGINT');
+    const run = await started.done;
+
+    const dynamoEndpoint = /DynamoDB Local at (\S+),/.exec(run.stdout)?.[1] ?? 'none';
+    expect(run.stdout).toMatch(/^run 2 · forms: 3 ok · /m);
+    expect(run.stdout).toContain('Stopped: the simulator, DynamoDB Local and moto are down.');
+    expect(run.stderr).not.toMatch(STACK_FRAME);
+    expect(await leftovers(marker)).toEqual([]);
+    let after = '';
+    try {
+      after = readFileSync(join(ROOT, '.local/weiban-forms.env'), 'utf8');
+    } catch {
+      // Removed, as it should be.
+    }
+    expect(dynamoEndpoint).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect(after).not.toContain(dynamoEndpoint);
+  });
+
+  it('names a missing dependency in one sentence and exits non-zero', async () => {
+    const marker = randomUUID();
+    const oldJava = join(temp, 'java');
+    writeFileSync(oldJava, '#!/bin/sh\necho \'openjdk version "11.0.2" 2019-01-15\' >&2\n');
+    chmodSync(oldJava, 0o755);
+
+    const run = await launch('npm', ['start', '--', '--once'], {
+      marker,
+      env: { PATH: `${temp}:${process.env.PATH ?? ''}` },
+    }).done;
+
+    expect(run.code).not.toBe(0);
+    expect(run.stderr).toContain(
+      'npm start: DynamoDB Local needs Java 17+: `java` on PATH is Java 11 (Debian: apt-get install openjdk-17-jre-headless)\n',
+    );
+    expect(run.stderr + run.stdout).not.toMatch(STACK_FRAME);
+    expect(await leftovers(marker)).toEqual([]);
+  });
+
+  it('polls the Weiban that WEIBAN_CORP_ID, WEIBAN_SECRET and FORM_IDS point at, without the simulator', async () => {
+    const weiban = new WeibanSimulator({ corpId: 'corp-real', secret: 'real-secret' });
+    const url = await weiban.start();
+    const nowS = Math.floor(Date.now() / 1000);
+    const rows = weiban.submitMany(501, 4, (i) => ({ submit_at: nowS - 300 + i }));
+    const marker = randomUUID();
+
+    try {
+      const run = await launch('npm', ['start', '--', '--once'], {
+        marker,
+        env: {
+          WEIBAN_BASE_URL: url,
+          WEIBAN_CORP_ID: 'corp-real',
+          WEIBAN_SECRET: 'real-secret',
+          FORM_IDS: '501',
+          START_FROM: String(nowS - 3_600),
+        },
+      }).done;
+
+      expect(run.code).toBe(0);
+      expect(run.stdout).toContain(`  Weiban    ${url}, corp corp-real, forms 501\n`);
+      expect(run.stdout).not.toContain('simulator');
+      expect(
+        events(run.stdout)
+          .map((line) => `${line[2]}:${line[4]}`)
+          .sort(),
+      ).toEqual(rows.map((row) => `corp-real:${row.u_id}`).sort());
+      expect(run.stdout + run.stderr).not.toContain('real-secret');
+      expect(weiban.stats().requests).toMatchObject({ token: 1, list: 1 });
+      expect(await leftovers(marker)).toEqual([]);
+    } finally {
+      await weiban.stop();
+    }
+  });
+
+  it('says which Weiban setting is missing for a real run', async () => {
+    const run = await launch('npm', ['start', '--', '--once'], {
+      marker: randomUUID(),
+      env: { WEIBAN_CORP_ID: 'corp-real', WEIBAN_SECRET: 'real-secret' },
+    }).done;
+
+    expect(run.code).not.toBe(0);
+    expect(run.stderr).toContain(
+      'npm start: polling the real Weiban needs WEIBAN_CORP_ID, WEIBAN_SECRET and FORM_IDS; FORM_IDS is not set',
+    );
+  });
+});

@@ -1,0 +1,112 @@
+import {
+  CloudFormationClient,
+  CloudFormationServiceException,
+  DescribeStacksCommand,
+} from '@aws-sdk/client-cloudformation';
+import { mockClient } from 'aws-sdk-client-mock';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { CliError, UsageError } from '../../../cli/errors.js';
+import { requireTopic, resolveTarget, withStageSecret } from '../../../cli/target.js';
+
+const cloudFormation = new CloudFormationClient({
+  region: 'ap-northeast-1',
+  credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+});
+const cfn = mockClient(cloudFormation);
+
+describe('which deployment a command works on', () => {
+  beforeEach(() => {
+    cfn.reset();
+  });
+
+  it('reads the table and topic from the stage’s stack outputs', async () => {
+    cfn.on(DescribeStacksCommand).resolves({
+      Stacks: [
+        {
+          StackName: 'weiban-forms-prod',
+          StackStatus: 'UPDATE_COMPLETE',
+          CreationTime: new Date(),
+          Outputs: [
+            { OutputKey: 'FormsTableName', OutputValue: 'weiban-forms-prod' },
+            {
+              OutputKey: 'EventsTopicArn',
+              OutputValue: 'arn:aws:sns:ap-northeast-1:123456789012:weiban-forms-prod-events',
+            },
+          ],
+        },
+      ],
+    });
+
+    const target = await resolveTarget({ stage: 'prod' }, {}, () => cloudFormation);
+
+    expect(cfn).toHaveReceivedCommandWith(DescribeStacksCommand, {
+      StackName: 'weiban-forms-prod',
+    });
+    expect(target).toEqual({
+      tableName: 'weiban-forms-prod',
+      topicArn: 'arn:aws:sns:ap-northeast-1:123456789012:weiban-forms-prod-events',
+      label: 'stack weiban-forms-prod (ap-northeast-1)',
+    });
+  });
+
+  it('says which stack and region were not found', async () => {
+    cfn.on(DescribeStacksCommand).rejects(
+      new CloudFormationServiceException({
+        name: 'ValidationError',
+        $fault: 'client',
+        $metadata: {},
+        message: 'Stack with id weiban-forms-qa does not exist',
+      }),
+    );
+
+    await expect(resolveTarget({ stage: 'qa' }, {}, () => cloudFormation)).rejects.toThrow(
+      new CliError(
+        'stack weiban-forms-qa does not exist in ap-northeast-1: check --stage and --region',
+      ),
+    );
+  });
+
+  it('uses --table and --topic, or TABLE_NAME and TOPIC_ARN, without asking CloudFormation', async () => {
+    const fromFlags = await resolveTarget(
+      { table: 't1', topic: 'arn:1' },
+      { TABLE_NAME: 'other' },
+      () => cloudFormation,
+    );
+    const fromEnv = await resolveTarget(
+      {},
+      { TABLE_NAME: 't2', TOPIC_ARN: 'arn:2' },
+      () => cloudFormation,
+    );
+
+    expect(fromFlags).toEqual({ tableName: 't1', topicArn: 'arn:1', label: 'table t1' });
+    expect(fromEnv).toEqual({ tableName: 't2', topicArn: 'arn:2', label: 'table t2' });
+    expect(cfn).not.toHaveReceivedAnyCommand();
+  });
+
+  it('refuses an unnamed deployment, --stage with --table, and a bad stage name', async () => {
+    await expect(resolveTarget({}, {}, () => cloudFormation)).rejects.toBeInstanceOf(UsageError);
+    await expect(
+      resolveTarget({ stage: 'prod', table: 't' }, {}, () => cloudFormation),
+    ).rejects.toThrow('use either --stage or --table/--topic, not both');
+    await expect(resolveTarget({ stage: 'prod;rm' }, {}, () => cloudFormation)).rejects.toThrow(
+      '--stage must be letters, digits and dashes',
+    );
+  });
+
+  it('needs a topic only for commands that publish', () => {
+    const target = { tableName: 't', topicArn: undefined, label: 'table t' };
+
+    expect(() => requireTopic(target, 'replay')).toThrow(
+      'replay publishes to the events topic: pass --topic ARN or --stage STAGE, or set TOPIC_ARN',
+    );
+  });
+
+  it('reads the secret from the stage’s SSM parameter unless a secret is configured', () => {
+    expect(withStageSecret({ WEIBAN_CORP_ID: 'c' }, 'prod')).toEqual({
+      WEIBAN_CORP_ID: 'c',
+      WEIBAN_SECRET_PARAM: '/weiban-forms/prod/weiban-secret',
+    });
+    expect(withStageSecret({ WEIBAN_SECRET: 's' }, 'prod')).toEqual({ WEIBAN_SECRET: 's' });
+    expect(withStageSecret({}, undefined)).toEqual({});
+  });
+});
