@@ -8,6 +8,8 @@ export default defineConfig({
       POWERTOOLS_SERVICE_NAME: 'weiban-forms-test',
       POWERTOOLS_METRICS_NAMESPACE: 'WeibanForms',
       LOG_LEVEL: 'WARN',
+      // The machine runs Node 20; Lambda runs nodejs24.x. The SDK's upgrade notice is noise here.
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
     },
     // 2 cores: integration files share one DynamoDB Local and one moto, each file using its
     // own table and topic names, so two at a time is safe.

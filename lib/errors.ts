@@ -40,11 +40,20 @@ export class DeadlineError extends ServiceError {}
 export const isAbort = (error: unknown): boolean =>
   error instanceof Error && (error.name === 'AbortError' || error.name === 'TimeoutError');
 
-/** Replaces each secret with `***`, for text that came from outside (e.g. an errmsg). */
-export function redact(text: string, secrets: readonly (string | undefined)[]): string {
-  let out = text;
-  for (const secret of secrets) {
-    if (secret !== undefined && secret.length >= 4) out = out.split(secret).join('***');
+/**
+ * Remembers every value that must never be shown (the secret, each token) and masks them in
+ * text from outside, e.g. an errmsg that echoes a credential (G9).
+ */
+export class Redactor {
+  readonly #values = new Set<string>();
+
+  add(...values: readonly string[]): void {
+    for (const value of values) if (value.length >= 4) this.#values.add(value);
   }
-  return out;
+
+  redact(text: string): string {
+    let out = text;
+    for (const value of this.#values) out = out.split(value).join('***');
+    return out;
+  }
 }

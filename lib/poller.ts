@@ -1,14 +1,8 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { toUnixSeconds, type Clock } from './clock.js';
 import type { StartFrom } from './config.js';
-import {
-  isAbort,
-  LeaseHeldError,
-  PublishError,
-  ServiceError,
-  StateConflictError,
-} from './errors.js';
-import { buildEvent, toMessage, type EventType } from './events.js';
+import { deliver, requireAllPublished, type Delivery } from './deliver.js';
+import { isAbort, LeaseHeldError, ServiceError, StateConflictError } from './errors.js';
 import type {
   Continuation,
   ErrorInfo,
@@ -16,7 +10,6 @@ import type {
   FormState,
   FormSummary,
   RunSummary,
-  Submitter,
 } from './model.js';
 import type {
   EventPublisher,
@@ -150,8 +143,12 @@ class FormRun {
   #plan: Continuation | undefined;
   /** Where the page being read starts: a failure or deadline resumes here. */
   #offset = 0;
-  /** The `total` of the last page read, kept in a continuation (G3 across runs). */
-  #total: number | undefined;
+  /**
+   * Weiban's `total` when this window's first page was read, carried by every continuation
+   * until the window is done: any growth since means rows may have landed above the read
+   * position, and only a catch-up from the top clears that (G3 across runs).
+   */
+  #baseline: number | undefined;
 
   constructor(deps: PollerDeps, ctx: RunContext, formId: number, existing: FormState | undefined) {
     this.#deps = deps;
@@ -193,6 +190,7 @@ class FormRun {
     for (;;) {
       const plan = planWindow(state, toUnixSeconds(clock.now()), settings.lookbackSeconds);
       this.#plan = plan;
+      this.#baseline = plan.total;
       const seen = new Set<number>();
       const main = await this.#pass(state, plan, plan.offset, seen);
       state = main.state;
@@ -240,6 +238,9 @@ class FormRun {
     let repeats = 0;
     let unseen = 0;
     let stalled = 0;
+    // Only rows met earlier in this same pass say Weiban is ignoring `offset`: a catch-up
+    // pass meets the main pass's rows again by design.
+    const seenThisPass = new Set<number>();
     for (;;) {
       this.#offset = offset;
       if (this.#ctx.remainingMs() < settings.deadlineMarginMs)
@@ -257,7 +258,7 @@ class FormRun {
       );
       this.#counts.pages += 1;
       this.#counts.fetched += page.result.length;
-      this.#total = page.total;
+      this.#baseline ??= page.total;
       const assessed = assessPage({
         formId: this.#formId,
         window: plan,
@@ -267,7 +268,11 @@ class FormRun {
         rows: page.result,
         handled: seen,
       });
-      for (const row of page.result) seen.add(row.u_id);
+      const freshThisPass = page.result.filter((row) => !seenThisPass.has(row.u_id)).length;
+      for (const row of page.result) {
+        seen.add(row.u_id);
+        seenThisPass.add(row.u_id);
+      }
       repeats += assessed.repeated;
       unseen += page.result.length - assessed.repeated;
       log.debug('page read', {
@@ -278,8 +283,7 @@ class FormRun {
         total: page.total,
         candidates: assessed.candidates.length,
       });
-      stalled =
-        page.result.length > 0 && assessed.repeated === page.result.length ? stalled + 1 : 0;
+      stalled = page.result.length > 0 && freshThisPass === 0 ? stalled + 1 : 0;
       if (stalled >= STALLED_PAGES && !assessed.exhausted) {
         throw new MalformedResponseError(
           'form/user/list',
@@ -305,8 +309,8 @@ class FormRun {
             state = leased;
           }
           await this.#deliver([
-            ...fresh.map((row) => ({ row, type: 'weiban.form.submitted' as const })),
-            ...resubmitted.map((row) => ({ row, type: 'weiban.form.resubmitted' as const })),
+            ...fresh.map((row): Delivery => ({ row, type: 'weiban.form.submitted' })),
+            ...resubmitted.map((row): Delivery => ({ row, type: 'weiban.form.resubmitted' })),
           ]);
         }
       }
@@ -332,47 +336,12 @@ class FormRun {
     return state;
   }
 
-  /** Publishes a page's new submitters, then records those SNS accepted (publish first: G1). */
-  async #deliver(rows: readonly { row: Submitter; type: EventType }[]): Promise<void> {
-    const { clock, ledger, publisher, settings, weiban } = this.#deps;
-    const withAnswers =
-      settings.answerFormIds === 'all' || settings.answerFormIds.includes(this.#formId);
-    // Answers first, for the whole page: a submitter is never published without them.
-    const answers = withAnswers
-      ? await Promise.all(
-          rows.map(({ row }) => weiban.listSubmissions(this.#formId, row.u_id, this.#ctx.signal)),
-        )
-      : undefined;
-    const detectedAtMs = clock.now();
-    const messages = rows.map(({ row, type }, index) =>
-      toMessage(
-        buildEvent({
-          corpId: settings.corpId,
-          submitter: row,
-          type,
-          detectedAtMs,
-          ...(answers !== undefined && { submissions: answers[index] ?? [] }),
-        }),
-      ),
-    );
+  async #deliver(rows: readonly Delivery[]): Promise<void> {
     this.#counts.new += rows.length;
-    const result = await publisher.publish(messages);
-    const accepted = new Set(result.published);
-    const records = messages.flatMap((message, index) => {
-      const row = rows[index]?.row;
-      return row !== undefined && accepted.has(message.id)
-        ? [{ uId: row.u_id, submitAt: row.submit_at, event: message.body }]
-        : [];
-    });
-    this.#counts.published += records.length;
-    this.#counts.failed += result.failed.length;
-    if (records.length > 0) await ledger.record(this.#formId, records, clock.now());
-    if (result.failed.length > 0) {
-      throw new PublishError(
-        result.failed.map((failure) => failure.id),
-        result.failed[0]?.reason ?? 'refused',
-      );
-    }
+    const outcome = await deliver(this.#deps, this.#formId, rows, this.#ctx.signal);
+    this.#counts.published += outcome.published;
+    this.#counts.failed += outcome.refused.length;
+    requireAllPublished(outcome);
   }
 
   async #complete(state: FormState, plan: Continuation): Promise<FormResult> {
@@ -406,7 +375,7 @@ class FormRun {
       start: plan.start,
       end: plan.end,
       offset,
-      ...(this.#total !== undefined && { total: this.#total }),
+      ...(this.#baseline !== undefined && { total: this.#baseline }),
     };
     const guard = this.#leased
       ? ({ kind: 'lease', owner: this.#ctx.runId } as const)
@@ -458,7 +427,7 @@ class FormRun {
                 start: plan.start,
                 end: plan.end,
                 offset,
-                ...(this.#total !== undefined && { total: this.#total }),
+                ...(this.#baseline !== undefined && { total: this.#baseline }),
               },
             }),
           },

@@ -4,6 +4,7 @@ import type { SSMClient } from '@aws-sdk/client-ssm';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { systemClock, type Clock } from './clock.js';
 import type { Config } from './config.js';
+import { Redactor } from './errors.js';
 import type { RunSummary } from './model.js';
 import { WeibanMeter } from './observability.js';
 import { poll, type PollLog, type RunContext } from './poller.js';
@@ -45,9 +46,6 @@ export interface PollService {
   readonly publisher: SnsPublisher;
 }
 
-// Requests still in flight this close to the Lambda's end are aborted, leaving time to save state.
-const ABORT_BEFORE_END_MS = 3_000;
-
 /**
  * Wires the poller to its adapters. Built once per process (module scope in the handler),
  * so the limiter, the token and the secret outlive a single invocation.
@@ -74,12 +72,16 @@ export function createPollService(options: ServiceOptions): PollService {
   });
   rateSync.attach(limiter);
   const meter = new WeibanMeter();
+  // G9: a plain secret is known from the start; tokens and an SSM secret as they are used.
+  const redactor = new Redactor();
+  if (config.secret.kind === 'plain') redactor.add(config.secret.value);
   const transport = new WeibanTransport({
     baseUrl: config.weibanBaseUrl,
     limiter,
     clock,
     requestTimeoutMs: config.requestTimeoutMs,
     observe: meter.observe,
+    redactor,
     ...(options.retry !== undefined && { retry: options.retry }),
     ...(options.fetch !== undefined && { fetch: options.fetch }),
   });
@@ -117,7 +119,10 @@ export function createPollService(options: ServiceOptions): PollService {
     ledger,
     publisher,
     run: async (ctx) => {
-      const deadline = AbortSignal.timeout(Math.max(1, ctx.remainingMs() - ABORT_BEFORE_END_MS));
+      // Requests still in flight when half the deadline margin is left are aborted, leaving
+      // the other half to save a continuation (G6).
+      const abortAfter = ctx.remainingMs() - config.deadlineMarginMs / 2;
+      const deadline = AbortSignal.timeout(Math.max(1, abortAfter));
       const signal = ctx.signal === undefined ? deadline : AbortSignal.any([ctx.signal, deadline]);
       await rateSync.restoreOnce();
       try {

@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 import type { Clock } from '../clock.js';
-import { isAbort, redact } from '../errors.js';
+import { isAbort, Redactor } from '../errors.js';
 import {
   ConcurrencyLimitError,
   ERRCODE,
@@ -43,6 +43,8 @@ export interface TransportOptions {
   readonly retry?: RetryPolicy;
   readonly fetch?: typeof fetch;
   readonly observe?: (outcome: CallOutcome) => void;
+  /** Masks every credential this process has seen; shared with whoever learns new ones. */
+  readonly redactor?: Redactor;
 }
 
 export interface CallSpec<T> {
@@ -53,7 +55,7 @@ export interface CallSpec<T> {
   readonly query?: Readonly<Record<string, string | number | undefined>>;
   readonly body?: unknown;
   readonly schema: z.ZodType<T>;
-  /** Values that must never appear in an error: the secret, the token. */
+  /** Credentials this call carries (the secret, the token); never shown in an error, from now on. */
   readonly secrets: readonly string[];
 }
 
@@ -66,14 +68,17 @@ export class WeibanTransport {
   readonly #o: TransportOptions;
   readonly #retry: RetryPolicy;
   readonly #fetch: typeof fetch;
+  readonly #redactor: Redactor;
 
   constructor(options: TransportOptions) {
     this.#o = options;
+    this.#redactor = options.redactor ?? new Redactor();
     this.#retry = options.retry ?? DEFAULT_RETRY;
     this.#fetch = options.fetch ?? globalThis.fetch;
   }
 
   async call<T>(spec: CallSpec<T>, signal?: AbortSignal): Promise<T> {
+    this.#redactor.add(...spec.secrets);
     for (let attempt = 1; ; attempt += 1) {
       try {
         return await this.#o.limiter.schedule(
@@ -142,7 +147,7 @@ export class WeibanTransport {
         : 'the request failed';
       throw new TransportError(
         spec.endpoint,
-        redact(`${detail} (${describe(error)})`, spec.secrets),
+        this.#redactor.redact(`${detail} (${describe(error)})`),
       );
     }
     let text: string;
@@ -152,7 +157,7 @@ export class WeibanTransport {
       if (signal?.aborted) throw signal.reason;
       throw new TransportError(
         spec.endpoint,
-        redact(`the body was cut off (${describe(error)})`, spec.secrets),
+        this.#redactor.redact(`the body was cut off (${describe(error)})`),
       );
     }
     if (response.status !== 200) {
@@ -162,7 +167,7 @@ export class WeibanTransport {
   }
 
   #apiError(spec: CallSpec<unknown>, errcode: number, rawErrmsg: string): WeibanError {
-    const errmsg = redact(rawErrmsg.slice(0, 500), spec.secrets);
+    const errmsg = this.#redactor.redact(rawErrmsg.slice(0, 500));
     switch (errcode) {
       case ERRCODE.badToken:
         return new TokenExpiredError(spec.endpoint, errcode, errmsg);

@@ -103,7 +103,7 @@ export class World {
     });
     this.#containers.push(service);
     const handler = pollHandler(service, {
-      log: { info: log('info') } as unknown as Parameters<typeof pollHandler>[1]['log'],
+      log: { info: log('info') },
       sink: metrics,
       now: () => this.clock.now(),
     });

@@ -238,6 +238,53 @@ describe('poll: windows and pages (G1–G3)', () => {
     expect(t.publisher.ids()).toHaveLength(251);
   });
 
+  it('keeps the evidence of inserted rows when a resumed window fails before its catch-up', async () => {
+    const t = setup({ startFrom: { mode: 'time', at: NOW_S - 3_600 }, pageSize: 2 });
+    t.weiban.add(...submitters(6, { newestAt: NOW_S - 10 }));
+    t.weiban.beforePage = (_query, served) => {
+      if (served === 1) t.setRemaining(9_000);
+    };
+    await t.run();
+    expect(stateOf(t.forms).continuation).toMatchObject({ offset: 2, total: 6 });
+    // Two late rows land on top; the resumed run publishes further down, then fails before
+    // it would look back.
+    t.weiban.add(
+      submitter({ u_id: 50, submit_at: NOW_S - 5 }),
+      submitter({ u_id: 51, submit_at: NOW_S - 6 }),
+    );
+    t.setRemaining(60_000);
+    t.weiban.beforePage = (_query, served) => {
+      if (served === 4) throw new RateLimitedError('form/user/list', t.clock.now() + 60_000);
+    };
+    const failed = await t.run();
+    expect(failed.forms[0]).toMatchObject({ outcome: 'failed', published: 2 });
+    expect(stateOf(t.forms).continuation).toMatchObject({ offset: 6, total: 6 });
+    t.weiban.beforePage = undefined;
+
+    await t.run();
+
+    expect(t.publisher.ids()).toEqual(
+      expect.arrayContaining(['weiban:corp-1:842:50', 'weiban:corp-1:842:51']),
+    );
+    expect(new Set(t.publisher.ids()).size).toBe(8);
+  });
+
+  it('does not take a catch-up pass over rows it already read for Weiban ignoring offset', async () => {
+    const t = setup({ pageSize: 2 });
+    t.seed({
+      formId: 842,
+      cursor: NOW_S - 3_600,
+      origin: NOW_S - 3_600,
+      continuation: { start: NOW_S - 3_600, end: NOW_S, offset: 0, total: 4 },
+    });
+    t.weiban.add(...submitters(10, { newestAt: NOW_S - 1 }));
+
+    const summary = await t.run();
+
+    expect(summary.forms[0]).toMatchObject({ outcome: 'ok', published: 10 });
+    expect(t.weiban.queries.map((q) => q.offset)).toEqual([0, 2, 4, 6, 8, 0, 2, 4]);
+  });
+
   it('costs one Weiban call, no lease and no publish on an idle tick', async () => {
     const t = setup({ formIds: [1, 2, 3] });
     for (const formId of [1, 2, 3]) t.seed({ formId });

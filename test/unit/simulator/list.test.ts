@@ -228,18 +228,16 @@ describe('the simulated form/user/list endpoint', () => {
     expect(added.avatar).toMatch(/^https:\/\//);
   });
 
-  it('pages through 10,000 rows quickly and in order', async () => {
+  it('pages through 10,000 rows in order', async () => {
     // Prepare
     const sim = await started();
     sim.submitMany(FORM, 10_000, (i) => ({ submit_at: 1_700_000_000 - i }));
     const token = await withToken(sim);
-    const startedAt = performance.now();
 
     // Act
     const seen = await readAllPages(sim, token, FORM, 100);
 
     // Assess
-    expect(performance.now() - startedAt).toBeLessThan(5_000);
     expect(seen).toEqual(sim.rows(FORM).map((row) => row.u_id));
     expect(new Set(seen).size).toBe(10_000);
   });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { VirtualClock } from '../../../dev/virtual-clock.js';
+import { Redactor } from '../../../lib/errors.js';
 import {
   ConcurrencyLimitError,
   FormQueryError,
@@ -93,10 +94,11 @@ describe('WeibanTransport', () => {
       json({ errcode: 0, total: 0 }),
     );
 
+    const before = clock.now();
     await expect(call()).rejects.toBeInstanceOf(RateLimitedError);
     await expect(call()).rejects.toBeInstanceOf(RateLimitedError);
     expect(fake.urls).toHaveLength(1);
-    expect(limiter.blockedUntil('form/user/list')).toBeGreaterThanOrEqual(clock.now() + 59_000);
+    expect(limiter.blockedUntil('form/user/list')).toBeGreaterThanOrEqual(before + 60_000);
   });
 
   it('does not retry a body of the wrong shape (G8)', async () => {
@@ -121,6 +123,37 @@ describe('WeibanTransport', () => {
     expect(error).toBeInstanceOf(TokenExpiredError);
     expect((error as Error).message).not.toContain(TOKEN);
     expect(JSON.stringify(error, Object.getOwnPropertyNames(error))).not.toContain(TOKEN);
+  });
+
+  it('masks a credential seen on an earlier call when a later errmsg echoes it', async () => {
+    const redactor = new Redactor();
+    const clock = new VirtualClock();
+    const fake = scriptedFetch(
+      json({ errcode: 0, errmsg: 'ok', access_token: TOKEN }),
+      errcode(40001, 'bad secret: the-corp-secret'),
+    );
+    const transport = new WeibanTransport({
+      baseUrl: 'http://weiban.test',
+      limiter: new WeibanLimiter({ maxInFlight: 4, perMinute: 600, clock }),
+      clock,
+      requestTimeoutMs: 200,
+      fetch: fake.fetch,
+      redactor,
+    });
+    const schema = z.looseObject({});
+    await transport.call({
+      endpoint: 'token',
+      path: '/t',
+      method: 'POST',
+      schema,
+      secrets: ['the-corp-secret'],
+    });
+
+    const error: unknown = await transport
+      .call({ endpoint: 'list', path: '/l', method: 'GET', schema, secrets: [TOKEN] })
+      .catch((caught: unknown) => caught);
+
+    expect(error).toMatchObject({ errmsg: 'bad secret: ***' });
   });
 
   it('times out a slow answer and reports it as retryable transport trouble', async () => {

@@ -1,0 +1,62 @@
+import { randomUUID } from 'node:crypto';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { createTable } from '../../../dev/table.js';
+import { runSchedule, type Emulators } from './run-schedule.js';
+import { scheduleArb, type Schedule } from './schedule.js';
+
+// `npm run test:faults -- --runs N [--seed S]` soaks with more schedules; a failure prints
+// the seed and the shrunk schedule: `--seed S` reruns the same sequence, and
+// `--replay '<schedule>'` runs just that schedule, with the run's logs (scripts/test-faults.ts).
+const RUNS = Number(process.env.FAULT_RUNS ?? 200);
+const SEED =
+  process.env.FAULT_SEED === undefined ? Date.now() % 2 ** 31 : Number(process.env.FAULT_SEED);
+const REPLAY = process.env.FAULT_REPLAY;
+
+describe('the guarantees under random faults, crashes and overlapping runs', () => {
+  let emulators: Emulators;
+  let dynamo: DynamoDBClient;
+
+  beforeAll(async () => {
+    const dynamoEndpoint = inject('dynamoEndpoint');
+    dynamo = new DynamoDBClient({
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+      endpoint: dynamoEndpoint,
+    });
+    const tableName = `faults-${randomUUID().slice(0, 8)}`;
+    await createTable(dynamo, tableName);
+    emulators = { dynamoEndpoint, motoEndpoint: inject('motoEndpoint'), tableName };
+  });
+
+  afterAll(() => {
+    dynamo.destroy();
+  });
+
+  it.runIf(REPLAY !== undefined)('replays one schedule', async () => {
+    const schedule = JSON.parse(REPLAY ?? '{}') as Schedule;
+
+    const violations = await runSchedule(emulators, schedule, 1);
+
+    expect(violations).toEqual([]);
+  });
+
+  it.runIf(REPLAY === undefined)(
+    `keeps G1, G2 and G4 over ${RUNS} schedules (seed ${SEED})`,
+    async () => {
+      console.log(`fault suite: ${RUNS} schedules, seed ${SEED} (replay with FAULT_SEED=${SEED})`);
+      let index = 0;
+      const result = await fc.check(
+        fc.asyncProperty(scheduleArb, async (schedule) => {
+          const violations = await runSchedule(emulators, schedule, (index += 1));
+          if (violations.length > 0) throw new Error(violations.slice(0, 8).join('\n'));
+        }),
+        { numRuns: RUNS, seed: SEED, endOnFailure: false, maxSkipsPerRun: 0 },
+      );
+      if (result.failed) console.error(fc.defaultReportMessage(result));
+      expect(result.failed, `seed ${SEED}: ${String(result.errorInstance)}`).toBe(false);
+    },
+    3_600_000,
+  );
+});

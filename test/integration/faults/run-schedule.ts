@@ -1,0 +1,382 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SNSClient } from '@aws-sdk/client-sns';
+import { DeleteMessageBatchCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { WeibanSimulator } from '../../../dev/simulator/index.js';
+import { createTopicWithQueue } from '../../../dev/topic.js';
+import { VirtualClock } from '../../../dev/virtual-clock.js';
+import { loadConfig } from '../../../lib/config.js';
+import type { RunSummary } from '../../../lib/model.js';
+import { FaultPlan, LambdaProcess, readStates, type Journal } from './harness.js';
+import type { Schedule, Step } from './schedule.js';
+
+const LOOKBACK_S = 600;
+const MINUTE_MS = 60_000;
+const BUDGET = 500;
+const CLEAN_RUNS = 4;
+
+export interface Emulators {
+  readonly dynamoEndpoint: string;
+  readonly motoEndpoint: string;
+  readonly tableName: string;
+}
+
+/** What a schedule found wrong; empty when every guarantee held. */
+export type Violations = string[];
+
+/**
+ * Drives the real handler through one schedule, then a few clean runs, and checks G1, G2,
+ * the cursor rule and G4 against what SNS delivered to a subscribed queue.
+ */
+export async function runSchedule(
+  emulators: Emulators,
+  schedule: Schedule,
+  index: number,
+): Promise<Violations> {
+  const world = await ScheduleWorld.create(emulators, schedule, index);
+  try {
+    world.seedInitialRows();
+    for (const step of schedule.steps) await world.step(step);
+    await world.cleanRuns();
+    return await world.verify();
+  } finally {
+    await world.close();
+  }
+}
+
+class ScheduleWorld {
+  readonly plan = new FaultPlan();
+  readonly logs: string[] = [];
+  readonly violations: Violations = [];
+  readonly journal: Journal = [];
+  readonly #processes: LambdaProcess[] = [];
+  #warm: LambdaProcess | undefined;
+  #overlapped = false;
+  #lastSummaries: RunSummary[] = [];
+
+  private constructor(
+    readonly clock: VirtualClock,
+    readonly emulators: Emulators,
+    readonly schedule: Schedule,
+    readonly simulator: WeibanSimulator,
+    readonly corpId: string,
+    readonly formIds: readonly number[],
+    readonly clients: {
+      doc: DynamoDBDocumentClient;
+      base: DynamoDBClient;
+      sns: SNSClient;
+      sqs: SQSClient;
+    },
+    readonly queueUrl: string,
+    readonly config: ReturnType<typeof loadConfig>,
+  ) {}
+
+  static async create(
+    emulators: Emulators,
+    schedule: Schedule,
+    index: number,
+  ): Promise<ScheduleWorld> {
+    const region = 'us-east-1';
+    const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
+    const corpId = `corp-${index}-${Date.now().toString(36)}`;
+    const formIds = Array.from({ length: schedule.forms }, (_, k) => index * 10 + k + 1);
+    const clock = new VirtualClock();
+    const simulator = new WeibanSimulator({
+      clock,
+      corpId,
+      secret: 'sim-secret',
+      order: schedule.order,
+      filterByTime: schedule.filterByTime,
+      perMinute: BUDGET,
+    });
+    const url = await simulator.start();
+    const base = new DynamoDBClient({ region, credentials, endpoint: emulators.dynamoEndpoint });
+    const clients = {
+      base,
+      doc: DynamoDBDocumentClient.from(base),
+      sns: new SNSClient({ region, credentials, endpoint: emulators.motoEndpoint }),
+      sqs: new SQSClient({ region, credentials, endpoint: emulators.motoEndpoint }),
+    };
+    const topic = await createTopicWithQueue({ sns: clients.sns, sqs: clients.sqs, name: corpId });
+    const nowS = Math.floor(clock.now() / 1000);
+    const config = loadConfig({
+      WEIBAN_BASE_URL: url,
+      WEIBAN_CORP_ID: corpId,
+      WEIBAN_SECRET: 'sim-secret',
+      FORM_IDS: formIds.join(','),
+      TABLE_NAME: emulators.tableName,
+      TOPIC_ARN: topic.topicArn,
+      START_FROM: schedule.startMode === 'now' ? 'now' : String(nowS - 3_600),
+      LOOKBACK_SECONDS: String(LOOKBACK_S),
+      PAGE_SIZE: String(schedule.pageSize),
+      WEIBAN_MAX_PER_MINUTE: String(BUDGET),
+      DEADLINE_MARGIN_MS: '2000',
+      WEIBAN_REQUEST_TIMEOUT_MS: '5000',
+    });
+    return new ScheduleWorld(
+      clock,
+      emulators,
+      schedule,
+      simulator,
+      corpId,
+      formIds,
+      clients,
+      topic.queueUrl,
+      config,
+    );
+  }
+
+  get #nowS(): number {
+    return Math.floor(this.clock.now() / 1000);
+  }
+
+  seedInitialRows(): void {
+    const nowS = this.#nowS;
+    this.formIds.forEach((formId, k) => {
+      const count = this.schedule.initial[k] ?? 0;
+      // Spread over the last hour: a backfill for START_FROM=<time>, history for START_FROM=now.
+      this.simulator.submitMany(formId, count, (i) => ({
+        submit_at: nowS - 3_500 + Math.floor((i * 3_400) / Math.max(1, count)),
+      }));
+    });
+  }
+
+  async step(step: Step): Promise<void> {
+    const states = await readStates(this.clients.doc, this.emulators.tableName, this.formIds);
+    const nowS = this.#nowS;
+    this.formIds.forEach((formId, k) => {
+      for (let i = 0; i < (step.arrivals[k] ?? 0); i += 1) {
+        this.simulator.submit(formId, { submit_at: nowS - ((i * 7) % 30) });
+      }
+      const state = states.get(formId);
+      if (state !== undefined) {
+        for (let i = 0; i < (step.late[k] ?? 0); i += 1) {
+          this.simulator.submit(formId, {
+            submit_at: Math.max(state.origin, state.cursor - 60 - i * 97),
+          });
+        }
+      }
+    });
+    if (step.whilePaging !== null) {
+      const formId = this.formIds[step.whilePaging.form] ?? this.formIds[0] ?? 0;
+      const state = states.get(formId);
+      const lateAt = state === undefined ? nowS - 30 : Math.max(state.origin, state.cursor - 200);
+      const submitAt = step.whilePaging.late ? lateAt : nowS;
+      this.simulator.insertWhilePaging(
+        formId,
+        step.whilePaging.afterPages,
+        Array.from({ length: step.whilePaging.count }, () => ({ submit_at: submitAt })),
+      );
+    }
+
+    this.plan.arm(step);
+    const slow = step.weiban.some((armed) => armed.fault === 'slow');
+    const remainingMs = slow ? 3_000 : step.tight ? 2_300 : MINUTE_MS;
+    const first = this.#process();
+    first.crash = step.crash;
+    if (step.invocation === 'overlap') {
+      this.#overlapped = true;
+      const second = this.#fresh();
+      await Promise.all([first.invoke(remainingMs), second.invoke(remainingMs)]);
+    } else {
+      await first.invoke(remainingMs);
+      if (step.invocation === 'double' && !first.dead) await first.invoke(remainingMs);
+    }
+    first.crash = null;
+    this.plan.disarm();
+    this.simulator.clearFaults();
+    await this.#checkCursors('after a faulty step');
+    this.clock.advance(MINUTE_MS);
+  }
+
+  async cleanRuns(): Promise<void> {
+    this.#lastSummaries = [];
+    for (let run = 0; run < CLEAN_RUNS; run += 1) {
+      const summary = await this.#process().invoke(MINUTE_MS);
+      if (summary !== undefined) this.#lastSummaries.push(summary);
+      await this.#checkCursors('after a clean run');
+      this.clock.advance(MINUTE_MS);
+    }
+  }
+
+  async verify(): Promise<Violations> {
+    const v = this.violations;
+    if (process.env.FAULT_REPLAY !== undefined) {
+      console.log(JSON.stringify(this.simulator.stats().listCalls));
+      console.log(this.logs.filter((line) => !line.startsWith('debug')).join('\n'));
+      for (const formId of this.formIds) console.log(JSON.stringify(this.simulator.rows(formId)));
+    }
+    const delivered = await drain(this.clients.sqs, this.queueUrl);
+    const published = this.journal
+      .filter((entry) => entry.kind === 'publish')
+      .map((entry) => entry.id);
+    if (!sameMultiset(delivered, published)) {
+      v.push(`the queue got ${delivered.length} events but SNS accepted ${published.length}`);
+    }
+    const counts = tally(delivered);
+    const states = await readStates(this.clients.doc, this.emulators.tableName, this.formIds);
+
+    for (const formId of this.formIds) {
+      const state = states.get(formId);
+      if (state === undefined) {
+        v.push(`form ${formId} has no state after the clean runs`);
+        continue;
+      }
+      for (const row of this.simulator.rows(formId)) {
+        const id = `weiban:${this.corpId}:${formId}:${row.u_id}`;
+        if (row.submit_at >= state.origin && row.submit_at <= state.cursor && !counts.has(id)) {
+          v.push(
+            `lost: ${id} (submit_at ${row.submit_at}, origin ${state.origin}, cursor ${state.cursor})`,
+          );
+        }
+        if (row.submit_at < state.origin && counts.has(id)) {
+          v.push(`history before the start was published: ${id} (G7)`);
+        }
+      }
+    }
+
+    // G2: nothing is published once recorded, and a publish left without its record comes
+    // only from a process that died or whose record write failed (the one allowed duplicate).
+    const recorded = new Set<string>();
+    const open = new Map<string, LambdaProcess>();
+    for (const entry of this.journal) {
+      if (entry.kind === 'record') {
+        recorded.add(entry.id);
+        open.delete(entry.id);
+        continue;
+      }
+      if (recorded.has(entry.id))
+        v.push(`duplicate: ${entry.id} published again after it was recorded`);
+      const before = open.get(entry.id);
+      if (before !== undefined && !before.crashed && !before.recordFault) {
+        v.push(
+          `duplicate: ${entry.id} published twice; the first publish had no crash or record failure to excuse it`,
+        );
+      }
+      open.set(entry.id, entry.process);
+    }
+    for (const [id, process] of open) {
+      if (!process.crashed && !process.recordFault)
+        v.push(`published but never recorded, with no crash or fault: ${id}`);
+    }
+
+    const last = this.#lastSummaries.at(-1);
+    if (last === undefined) v.push('the last clean run failed as a whole');
+    else {
+      const stuck = last.forms.filter((form) => form.outcome !== 'ok');
+      if (stuck.length > 0)
+        v.push(`after the faults stopped, forms did not recover: ${JSON.stringify(stuck)}`);
+    }
+
+    // G4, as Weiban counted it.
+    const stats = this.simulator.stats();
+    const inFlightCap = this.#overlapped ? 8 : 4;
+    if (stats.maxInFlight > inFlightCap)
+      v.push(`Weiban saw ${stats.maxInFlight} requests in flight (cap ${inFlightCap})`);
+    for (const [endpoint, peak] of Object.entries(stats.peakPerMinute)) {
+      if (peak > BUDGET)
+        v.push(`Weiban saw ${peak} ${endpoint} calls in a minute (budget ${BUDGET})`);
+    }
+    const organic10053 = (stats.errors['10053'] ?? 0) - this.plan.injected10053;
+    if (organic10053 > 0) v.push(`Weiban blocked the corp ${organic10053} time(s) (10053)`);
+    return v;
+  }
+
+  async close(): Promise<void> {
+    for (const process of this.#processes) process.destroy();
+    await this.simulator.stop();
+    this.clients.doc.destroy();
+    this.clients.base.destroy();
+    this.clients.sns.destroy();
+    this.clients.sqs.destroy();
+  }
+
+  // The cursor never passes a submitter that is not published (G1): everything older than
+  // the lookback behind it must be out. Newer late arrivals are still inside the next window.
+  async #checkCursors(when: string): Promise<void> {
+    const states = await readStates(this.clients.doc, this.emulators.tableName, this.formIds);
+    const published = new Set(
+      this.journal.filter((entry) => entry.kind === 'publish').map((entry) => entry.id),
+    );
+    for (const [formId, state] of states) {
+      for (const row of this.simulator.rows(formId)) {
+        const id = `weiban:${this.corpId}:${formId}:${row.u_id}`;
+        if (
+          row.submit_at >= state.origin &&
+          row.submit_at <= state.cursor - LOOKBACK_S &&
+          !published.has(id)
+        ) {
+          this.violations.push(
+            `${when}: cursor ${state.cursor} of form ${formId} passed unpublished ${id} (submit_at ${row.submit_at})`,
+          );
+        }
+      }
+    }
+  }
+
+  /** The warm container, or a fresh one when the last died (as Lambda would start one). */
+  #process(): LambdaProcess {
+    if (this.#warm === undefined || this.#warm.dead) this.#warm = this.#fresh();
+    return this.#warm;
+  }
+
+  #fresh(): LambdaProcess {
+    const process = new LambdaProcess({
+      config: this.config,
+      clock: this.clock,
+      simulator: this.simulator,
+      plan: this.plan,
+      dynamoEndpoint: this.emulators.dynamoEndpoint,
+      motoEndpoint: this.emulators.motoEndpoint,
+      logs: this.logs,
+      journal: this.journal,
+    });
+    this.#processes.push(process);
+    return process;
+  }
+}
+
+/** Every event id in the queue. moto delivers SNS to SQS synchronously, so no waiting is needed. */
+async function drain(sqs: SQSClient, queueUrl: string): Promise<string[]> {
+  const ids: string[] = [];
+  for (;;) {
+    const { Messages: messages = [] } = await sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl: queueUrl,
+        MaxNumberOfMessages: 10,
+        WaitTimeSeconds: 0,
+      }),
+    );
+    if (messages.length === 0) return ids;
+    for (const message of messages) {
+      const envelope = JSON.parse(message.Body ?? '{}') as { Message?: string };
+      ids.push((JSON.parse(envelope.Message ?? '{}') as { id: string }).id);
+    }
+    await sqs.send(
+      new DeleteMessageBatchCommand({
+        QueueUrl: queueUrl,
+        Entries: messages.map((message, index) => ({
+          Id: String(index),
+          ReceiptHandle: message.ReceiptHandle,
+        })),
+      }),
+    );
+  }
+}
+
+function tally(ids: readonly string[]): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const id of ids) counts.set(id, (counts.get(id) ?? 0) + 1);
+  return counts;
+}
+
+function sameMultiset(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  const counts = tally(a);
+  for (const id of b) {
+    const left = (counts.get(id) ?? 0) - 1;
+    if (left < 0) return false;
+    counts.set(id, left);
+  }
+  return true;
+}

@@ -1,0 +1,137 @@
+import fc from 'fast-check';
+
+/** A Weiban answer gone wrong, injected on the nth `form/user/list` call of a run. */
+export type WeibanFault = 'revoke' | '10052' | '10053' | '21902' | 'html502' | 'nonjson' | 'slow';
+export type SnsFault = 'none' | 'batch' | 'partial' | 'throttle';
+export type DynamoFault =
+  'none' | 'throttle-read' | 'throttle-lease' | 'record-after-publish' | 'throttle-commit';
+/** Where the process dies: before or after the nth call of that kind. */
+export interface CrashPoint {
+  readonly at: 'list' | 'publish' | 'record' | 'commit';
+  readonly nth: number;
+  readonly when: 'before' | 'after';
+}
+/** single: one run; double: EventBridge delivers twice, run one after the other; overlap: two containers at once. */
+export type Invocation = 'single' | 'double' | 'overlap';
+
+export interface Step {
+  /** New submitters per form, submitted just now. */
+  readonly arrivals: readonly number[];
+  /** Late arrivals per form: submit_at inside the lookback, before the cursor. */
+  readonly late: readonly number[];
+  /** Rows listed while the run pages this form, after its nth page. */
+  readonly whilePaging: {
+    readonly form: number;
+    readonly afterPages: number;
+    readonly count: number;
+    readonly late: boolean;
+  } | null;
+  readonly weiban: readonly { readonly fault: WeibanFault; readonly nth: number }[];
+  readonly sns: { readonly fault: SnsFault; readonly times: number };
+  readonly dynamo: { readonly fault: DynamoFault; readonly nth: number };
+  readonly crash: CrashPoint | null;
+  readonly invocation: Invocation;
+  /** Little Lambda time left: the run stops between pages and saves a continuation (G6). */
+  readonly tight: boolean;
+}
+
+export interface Schedule {
+  readonly forms: number;
+  readonly order: 'desc' | 'asc';
+  readonly filterByTime: boolean;
+  readonly pageSize: number;
+  readonly startMode: 'time' | 'now';
+  readonly initial: readonly number[];
+  readonly steps: readonly Step[];
+}
+
+const perForm = (forms: number, max: number) =>
+  fc.array(fc.nat({ max }), { minLength: forms, maxLength: forms });
+
+const rare = <T>(value: fc.Arbitrary<T>, none: T, weight = 4) =>
+  fc.oneof({ arbitrary: fc.constant(none), weight }, { arbitrary: value, weight: 1 });
+
+const step = (forms: number): fc.Arbitrary<Step> =>
+  fc.record({
+    arrivals: perForm(forms, 6),
+    late: perForm(forms, 2),
+    whilePaging: rare(
+      fc.record({
+        form: fc.nat({ max: forms - 1 }),
+        afterPages: fc.integer({ min: 1, max: 2 }),
+        count: fc.integer({ min: 1, max: 3 }),
+        late: fc.boolean(),
+      }),
+      null,
+      2,
+    ),
+    weiban: fc.array(
+      fc.record({
+        fault: fc.oneof(
+          {
+            arbitrary: fc.constantFrom<WeibanFault>(
+              'revoke',
+              '10052',
+              '10053',
+              '21902',
+              'html502',
+              'nonjson',
+            ),
+            weight: 12,
+          },
+          { arbitrary: fc.constant<WeibanFault>('slow'), weight: 1 },
+        ),
+        nth: fc.integer({ min: 1, max: 3 }),
+      }),
+      { maxLength: 2 },
+    ),
+    sns: rare(
+      fc.record({
+        fault: fc.constantFrom<SnsFault>('batch', 'partial', 'throttle'),
+        times: fc.integer({ min: 1, max: 3 }),
+      }),
+      { fault: 'none', times: 0 },
+      3,
+    ),
+    dynamo: rare(
+      fc.record({
+        fault: fc.constantFrom<DynamoFault>(
+          'throttle-read',
+          'throttle-lease',
+          'record-after-publish',
+          'throttle-commit',
+        ),
+        nth: fc.integer({ min: 1, max: 2 }),
+      }),
+      { fault: 'none', nth: 0 },
+      3,
+    ),
+    crash: rare(
+      fc.record({
+        at: fc.constantFrom<CrashPoint['at']>('list', 'publish', 'record', 'commit'),
+        nth: fc.integer({ min: 1, max: 2 }),
+        when: fc.constantFrom<CrashPoint['when']>('before', 'after'),
+      }),
+      null,
+      2,
+    ),
+    invocation: fc.oneof(
+      { arbitrary: fc.constant<Invocation>('single'), weight: 6 },
+      { arbitrary: fc.constant<Invocation>('double'), weight: 1 },
+      { arbitrary: fc.constant<Invocation>('overlap'), weight: 2 },
+    ),
+    tight: fc.integer({ min: 0, max: 9 }).map((n) => n < 2),
+  });
+
+/** Random schedules of arrivals, faults, crashes and overlapping runs. */
+export const scheduleArb: fc.Arbitrary<Schedule> = fc.integer({ min: 1, max: 2 }).chain((forms) =>
+  fc.record({
+    forms: fc.constant(forms),
+    order: fc.constantFrom<Schedule['order']>('desc', 'asc'),
+    filterByTime: fc.boolean(),
+    pageSize: fc.integer({ min: 2, max: 6 }),
+    startMode: fc.constantFrom<Schedule['startMode']>('time', 'time', 'now'),
+    initial: perForm(forms, 14),
+    steps: fc.array(step(forms), { minLength: 1, maxLength: 4 }),
+  }),
+);
