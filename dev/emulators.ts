@@ -232,10 +232,13 @@ function supervise(
 /**
  * A `sh` process that waits for EOF on a pipe from this process, then kills the emulator's
  * process group. The kernel closes the pipe however this process ends, SIGKILL included.
+ * It shares the terminal's process group, so it ignores the terminal's signals (Ctrl-C, a
+ * closed terminal): it must outlive this process to do its job, and is ended with SIGKILL.
  */
 function startWatchdog(pid: number): ChildProcess | undefined {
   // dash's kill takes no `--`; "-PID" after the signal names the process group.
-  const script = 'read -r _; kill -TERM "-$1" 2>/dev/null; sleep 5; kill -KILL "-$1" 2>/dev/null';
+  const script =
+    'trap \'\' INT TERM HUP; read -r _; kill -TERM "-$1" 2>/dev/null; sleep 5; kill -KILL "-$1" 2>/dev/null';
   const watchdog = spawn('sh', ['-c', script, 'watchdog', String(pid)], {
     stdio: ['pipe', 'ignore', 'ignore'],
   });
