@@ -13,6 +13,9 @@ import { metrics } from '../../lib/observability.js';
 import { createPollService, type PollService } from '../../lib/service.js';
 import type { RetryPolicy } from '../../lib/weiban/transport.js';
 import { awsClients, type AwsClients } from './aws.js';
+import { eventSchemaValidator } from './event-schema.js';
+
+const validateEvent = eventSchemaValidator();
 
 export interface WorldOptions {
   /** Spec C variables on top of the world's own (simulator, table, topic). */
@@ -116,9 +119,21 @@ export class World {
     };
   }
 
-  /** Every message the subscribed queue holds now, drained. */
-  received(options: { expected?: number; idleMs?: number } = {}): Promise<ReceivedMessage[]> {
-    return receiveAll(this.aws.sqs, this.queueUrl, { idleMs: 300, ...options });
+  /**
+   * Every message the subscribed queue holds now, drained. Each event must pass the
+   * published JSON Schema, as a consumer would check it.
+   */
+  async received(options: { expected?: number; idleMs?: number } = {}): Promise<ReceivedMessage[]> {
+    const messages = await receiveAll(this.aws.sqs, this.queueUrl, { idleMs: 300, ...options });
+    for (const message of messages) {
+      const problems = validateEvent(message.body);
+      if (problems.length > 0) {
+        throw new Error(
+          `an event does not match schema/weiban.form.submitted.v1.json: ${problems.join('; ')}`,
+        );
+      }
+    }
+    return messages;
   }
 
   async close(): Promise<void> {
