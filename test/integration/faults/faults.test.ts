@@ -3,7 +3,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createTable } from '../../../dev/table.js';
-import { runSchedule, type Emulators } from './run-schedule.js';
+import { runSchedule, type Coverage, type Emulators } from './run-schedule.js';
 import { scheduleArb, type Schedule } from './schedule.js';
 
 // `npm run test:faults -- --runs N [--seed S]` soaks with more schedules; a failure prints
@@ -37,7 +37,7 @@ describe('the guarantees under random faults, crashes and overlapping runs', () 
   it.runIf(REPLAY !== undefined)('replays one schedule', async () => {
     const schedule = JSON.parse(REPLAY ?? '{}') as Schedule;
 
-    const violations = await runSchedule(emulators, schedule, 1);
+    const { violations } = await runSchedule(emulators, schedule, 1);
 
     expect(violations).toEqual([]);
   });
@@ -47,13 +47,20 @@ describe('the guarantees under random faults, crashes and overlapping runs', () 
     async () => {
       console.log(`fault suite: ${RUNS} schedules, seed ${SEED} (replay with FAULT_SEED=${SEED})`);
       let index = 0;
+      const covered: Coverage = {};
       const result = await fc.check(
         fc.asyncProperty(scheduleArb, async (schedule) => {
-          const violations = await runSchedule(emulators, schedule, (index += 1));
+          const { violations, coverage } = await runSchedule(emulators, schedule, (index += 1));
+          for (const [key, value] of Object.entries(coverage)) {
+            covered[key] = key.startsWith('maxInFlight')
+              ? Math.max(covered[key] ?? 0, value)
+              : (covered[key] ?? 0) + value;
+          }
           if (violations.length > 0) throw new Error(violations.slice(0, 8).join('\n'));
         }),
         { numRuns: RUNS, seed: SEED, endOnFailure: false, maxSkipsPerRun: 0 },
       );
+      console.log(`fault suite covered: ${JSON.stringify(covered, Object.keys(covered).sort())}`);
       if (result.failed) console.error(fc.defaultReportMessage(result));
       expect(result.failed, `seed ${SEED}: ${String(result.errorInstance)}`).toBe(false);
     },

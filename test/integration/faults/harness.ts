@@ -92,6 +92,8 @@ export class LambdaProcess {
   dead = false;
   /** Died by an injected crash or the Lambda deadline, possibly between a publish and its record. */
   crashed = false;
+  /** Killed by the Lambda deadline rather than an injected crash. */
+  timedOut = false;
   /** An injected DynamoDB failure hit a record write after a publish. */
   recordFault = false;
   crash: CrashPoint | null = null;
@@ -147,6 +149,7 @@ export class LambdaProcess {
     for (const kind of Object.keys(this.#counts) as Kind[]) this.#counts[kind] = 0;
     const deadline = Date.now() + remainingMs;
     const kill = setTimeout(() => {
+      this.timedOut = true;
       this.#die();
     }, remainingMs);
     try {

@@ -24,6 +24,9 @@ export interface Emulators {
 /** What a schedule found wrong; empty when every guarantee held. */
 export type Violations = string[];
 
+/** What a schedule exercised, summed over the suite for its report. */
+export type Coverage = Record<string, number>;
+
 /**
  * Drives the real handler through one schedule, then a few clean runs, and checks G1, G2,
  * the cursor rule and G4 against what SNS delivered to a subscribed queue.
@@ -32,13 +35,14 @@ export async function runSchedule(
   emulators: Emulators,
   schedule: Schedule,
   index: number,
-): Promise<Violations> {
+): Promise<{ violations: Violations; coverage: Coverage }> {
   const world = await ScheduleWorld.create(emulators, schedule, index);
   try {
     world.seedInitialRows();
     for (const step of schedule.steps) await world.step(step);
     await world.cleanRuns();
-    return await world.verify();
+    const violations = await world.verify();
+    return { violations, coverage: world.coverage() };
   } finally {
     await world.close();
   }
@@ -53,6 +57,8 @@ class ScheduleWorld {
   #warm: LambdaProcess | undefined;
   #overlapped = false;
   #lastSummaries: RunSummary[] = [];
+  #invocations = 0;
+  readonly #outcomes: Record<string, number> = {};
 
   private constructor(
     readonly clock: VirtualClock,
@@ -88,6 +94,7 @@ class ScheduleWorld {
       order: schedule.order,
       filterByTime: schedule.filterByTime,
       perMinute: BUDGET,
+      latencyMs: schedule.latencyMs,
     });
     const url = await simulator.start();
     const base = new DynamoDBClient({ region, credentials, endpoint: emulators.dynamoEndpoint });
@@ -159,9 +166,9 @@ class ScheduleWorld {
     });
     if (step.whilePaging !== null) {
       const formId = this.formIds[step.whilePaging.form] ?? this.formIds[0] ?? 0;
-      const state = states.get(formId);
-      const lateAt = state === undefined ? nowS - 30 : Math.max(state.origin, state.cursor - 200);
-      const submitAt = step.whilePaging.late ? lateAt : nowS;
+      // Late relative to the present: such a row may land after a window's last page, and
+      // G1 then promises it only while it is inside the lookback of the cursor that follows.
+      const submitAt = step.whilePaging.late ? nowS - 200 : nowS;
       this.simulator.insertWhilePaging(
         formId,
         step.whilePaging.afterPages,
@@ -177,10 +184,10 @@ class ScheduleWorld {
     if (step.invocation === 'overlap') {
       this.#overlapped = true;
       const second = this.#fresh();
-      await Promise.all([first.invoke(remainingMs), second.invoke(remainingMs)]);
+      await Promise.all([this.#invoke(first, remainingMs), this.#invoke(second, remainingMs)]);
     } else {
-      await first.invoke(remainingMs);
-      if (step.invocation === 'double' && !first.dead) await first.invoke(remainingMs);
+      await this.#invoke(first, remainingMs);
+      if (step.invocation === 'double' && !first.dead) await this.#invoke(first, remainingMs);
     }
     first.crash = null;
     this.plan.disarm();
@@ -192,11 +199,55 @@ class ScheduleWorld {
   async cleanRuns(): Promise<void> {
     this.#lastSummaries = [];
     for (let run = 0; run < CLEAN_RUNS; run += 1) {
-      const summary = await this.#process().invoke(MINUTE_MS);
+      const summary = await this.#invoke(this.#process(), MINUTE_MS);
       if (summary !== undefined) this.#lastSummaries.push(summary);
       await this.#checkCursors('after a clean run');
       this.clock.advance(MINUTE_MS);
     }
+  }
+
+  async #invoke(process: LambdaProcess, remainingMs: number): Promise<RunSummary | undefined> {
+    this.#invocations += 1;
+    const summary = await process.invoke(remainingMs);
+    for (const form of summary?.forms ?? [])
+      this.#outcomes[form.outcome] = (this.#outcomes[form.outcome] ?? 0) + 1;
+    return summary;
+  }
+
+  coverage(): Coverage {
+    const count = (values: readonly string[]) =>
+      Object.fromEntries(
+        [...new Set(values)].map((value) => [value, values.filter((v) => v === value).length]),
+      );
+    const steps = this.schedule.steps;
+    const stats = this.simulator.stats();
+    return {
+      schedules: 1,
+      steps: steps.length,
+      invocations: this.#invocations,
+      crashes: this.#processes.filter((process) => process.crashed && !process.timedOut).length,
+      deadlineKills: this.#processes.filter((process) => process.timedOut).length,
+      recordFailures: this.#processes.filter((process) => process.recordFault).length,
+      catchUpPasses: this.logs.filter((line) => line.includes('rows moved while paging')).length,
+      overlappingRuns: steps.filter((step) => step.invocation === 'overlap').length,
+      doubleDeliveries: steps.filter((step) => step.invocation === 'double').length,
+      insertsWhilePaging: steps.filter((step) => step.whilePaging !== null).length,
+      lateArrivals: steps.reduce((sum, step) => sum + step.late.reduce((a, b) => a + b, 0), 0),
+      ...prefixed('outcome', this.#outcomes),
+      ...prefixed(
+        'weiban',
+        count(steps.flatMap((step) => step.weiban.map((armed) => armed.fault))),
+      ),
+      ...prefixed(
+        'sns',
+        count(steps.flatMap((step) => (step.sns.fault === 'none' ? [] : [step.sns.fault]))),
+      ),
+      ...prefixed(
+        'dynamo',
+        count(steps.flatMap((step) => (step.dynamo.fault === 'none' ? [] : [step.dynamo.fault]))),
+      ),
+      [this.#overlapped ? 'maxInFlightOverlapping' : 'maxInFlight']: stats.maxInFlight,
+    };
   }
 
   async verify(): Promise<Violations> {
@@ -362,6 +413,12 @@ async function drain(sqs: SQSClient, queueUrl: string): Promise<string[]> {
       }),
     );
   }
+}
+
+function prefixed(prefix: string, counts: Record<string, number>): Coverage {
+  return Object.fromEntries(
+    Object.entries(counts).map(([key, value]) => [`${prefix}.${key}`, value]),
+  );
 }
 
 function tally(ids: readonly string[]): Map<string, number> {

@@ -37,6 +37,8 @@ export interface Step {
 
 export interface Schedule {
   readonly forms: number;
+  /** Weiban's answer time: enough of it and requests overlap, contesting the in-flight cap. */
+  readonly latencyMs: number;
   readonly order: 'desc' | 'asc';
   readonly filterByTime: boolean;
   readonly pageSize: number;
@@ -124,14 +126,21 @@ const step = (forms: number): fc.Arbitrary<Step> =>
   });
 
 /** Random schedules of arrivals, faults, crashes and overlapping runs. */
-export const scheduleArb: fc.Arbitrary<Schedule> = fc.integer({ min: 1, max: 2 }).chain((forms) =>
-  fc.record({
-    forms: fc.constant(forms),
-    order: fc.constantFrom<Schedule['order']>('desc', 'asc'),
-    filterByTime: fc.boolean(),
-    pageSize: fc.integer({ min: 2, max: 6 }),
-    startMode: fc.constantFrom<Schedule['startMode']>('time', 'time', 'now'),
-    initial: perForm(forms, 14),
-    steps: fc.array(step(forms), { minLength: 1, maxLength: 4 }),
-  }),
-);
+export const scheduleArb: fc.Arbitrary<Schedule> = fc
+  .oneof(
+    { arbitrary: fc.integer({ min: 1, max: 2 }), weight: 3 },
+    // Enough forms at once to contest Weiban's in-flight cap (4).
+    { arbitrary: fc.integer({ min: 3, max: 6 }), weight: 1 },
+  )
+  .chain((forms) =>
+    fc.record({
+      forms: fc.constant(forms),
+      latencyMs: fc.constantFrom(0, 0, 30),
+      order: fc.constantFrom<Schedule['order']>('desc', 'asc'),
+      filterByTime: fc.boolean(),
+      pageSize: fc.integer({ min: 2, max: 6 }),
+      startMode: fc.constantFrom<Schedule['startMode']>('time', 'time', 'now'),
+      initial: perForm(forms, 14),
+      steps: fc.array(step(forms), { minLength: 1, maxLength: 4 }),
+    }),
+  );

@@ -244,7 +244,7 @@ describe('the packaged template', () => {
       WEIBAN_MAX_IN_FLIGHT: '4',
       WEIBAN_MAX_PER_MINUTE: '500',
       RETENTION_DAYS: '400',
-      POWERTOOLS_SERVICE_NAME: 'weiban-forms',
+      POWERTOOLS_SERVICE_NAME: 'weiban-forms-dev',
       POWERTOOLS_METRICS_NAMESPACE: 'WeibanForms',
     });
     for (const name of [
