@@ -239,23 +239,17 @@ export function loadConfig(env: Env = process.env): Config {
   if (!parsed.success) throw configError(parsed.error);
   const e = parsed.data;
   return Object.freeze({
-    weibanBaseUrl: e.WEIBAN_BASE_URL,
-    corpId: e.WEIBAN_CORP_ID,
-    secret: secretOf(e),
+    ...weibanPart(e),
     formIds: Object.freeze(e.FORM_IDS),
     tableName: e.TABLE_NAME,
     topicArn: e.TOPIC_ARN,
     startFrom: e.START_FROM,
     lookbackSeconds: e.LOOKBACK_SECONDS,
     pageSize: e.PAGE_SIZE,
-    maxInFlight: e.WEIBAN_MAX_IN_FLIGHT,
-    maxPerMinute: e.WEIBAN_MAX_PER_MINUTE,
     retentionDays: e.RETENTION_DAYS,
     answerFormIds: e.ANSWER_FORM_IDS === 'all' ? 'all' : Object.freeze(e.ANSWER_FORM_IDS),
     emitResubmissions: e.EMIT_RESUBMISSIONS,
     deadlineMarginMs: e.DEADLINE_MARGIN_MS,
-    tokenTtlFallbackSeconds: e.WEIBAN_TOKEN_TTL_SECONDS,
-    requestTimeoutMs: e.WEIBAN_REQUEST_TIMEOUT_MS,
   } satisfies Config);
 }
 
@@ -266,16 +260,7 @@ export function loadConfig(env: Env = process.env): Config {
 export function loadWeibanConfig(env: Env = process.env): WeibanConfig {
   const parsed = weibanSchema.safeParse(env);
   if (!parsed.success) throw configError(parsed.error);
-  const e = parsed.data;
-  return Object.freeze({
-    weibanBaseUrl: e.WEIBAN_BASE_URL,
-    corpId: e.WEIBAN_CORP_ID,
-    secret: secretOf(e),
-    maxInFlight: e.WEIBAN_MAX_IN_FLIGHT,
-    maxPerMinute: e.WEIBAN_MAX_PER_MINUTE,
-    tokenTtlFallbackSeconds: e.WEIBAN_TOKEN_TTL_SECONDS,
-    requestTimeoutMs: e.WEIBAN_REQUEST_TIMEOUT_MS,
-  } satisfies WeibanConfig);
+  return Object.freeze(weibanPart(parsed.data));
 }
 
 function configError(error: z.ZodError): ConfigError {
@@ -284,11 +269,17 @@ function configError(error: z.ZodError): ConfigError {
   return new ConfigError(variable, issue?.message ?? 'is invalid');
 }
 
-function secretOf(e: {
-  WEIBAN_SECRET?: string | undefined;
-  WEIBAN_SECRET_PARAM?: string | undefined;
-}): Config['secret'] {
-  return e.WEIBAN_SECRET !== undefined
-    ? { kind: 'plain', value: e.WEIBAN_SECRET }
-    : { kind: 'ssm', name: e.WEIBAN_SECRET_PARAM ?? '' };
+function weibanPart(e: z.infer<typeof weibanSchema>): WeibanConfig {
+  return {
+    weibanBaseUrl: e.WEIBAN_BASE_URL,
+    corpId: e.WEIBAN_CORP_ID,
+    secret:
+      e.WEIBAN_SECRET !== undefined
+        ? { kind: 'plain', value: e.WEIBAN_SECRET }
+        : { kind: 'ssm', name: e.WEIBAN_SECRET_PARAM ?? '' },
+    maxInFlight: e.WEIBAN_MAX_IN_FLIGHT,
+    maxPerMinute: e.WEIBAN_MAX_PER_MINUTE,
+    tokenTtlFallbackSeconds: e.WEIBAN_TOKEN_TTL_SECONDS,
+    requestTimeoutMs: e.WEIBAN_REQUEST_TIMEOUT_MS,
+  };
 }

@@ -495,7 +495,8 @@ async function forEachLimited<T>(
   await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
 }
 
-function sumTotals(forms: readonly FormSummary[]): RunSummary['totals'] {
+/** The run's totals: each count summed over its forms. */
+export function sumTotals(forms: readonly FormSummary[]): RunSummary['totals'] {
   const totals = { fetched: 0, new: 0, duplicate: 0, published: 0, failed: 0, pages: 0 };
   for (const form of forms) {
     totals.fetched += form.fetched;
