@@ -2,6 +2,14 @@ import { abortReason, type Clock } from '../clock.js';
 import { RateLimitedError } from './errors.js';
 
 const MINUTE_MS = 60_000;
+/**
+ * Weiban counts arrivals, the limiter counts its own decisions: a send holds its place in the
+ * budget this much longer than the minute, so the varying delay between deciding and arriving
+ * (connection set-up, retries in the network, a busy event loop) cannot fit one request more
+ * into Weiban's minute than the budget allows (10053 blocks the endpoint for 60 s).
+ */
+export const SEND_SKEW_MS = 1_000;
+const WINDOW_MS = MINUTE_MS + SEND_SKEW_MS;
 
 export interface LimiterOptions {
   /** Weiban: fewer than 5 requests in processing per corp (10052). */
@@ -74,12 +82,12 @@ export class WeibanLimiter {
     return { calls: { ...this.#calls }, maxInFlight: this.#maxInFlight };
   }
 
-  /** Sends in the last minute, per endpoint, and blocks still running. */
+  /** Sends still inside the budget's window, per endpoint, and blocks still running. */
   snapshot(): LimiterSnapshot {
     const now = this.#options.clock.now();
     const sent: Record<string, number[]> = {};
     for (const [endpoint, times] of this.#sent) {
-      const recent = times.filter((time) => time > now - MINUTE_MS);
+      const recent = times.filter((time) => time > now - WINDOW_MS);
       if (recent.length > 0) sent[endpoint] = recent;
     }
     const blockedUntil: Record<string, number> = {};
@@ -99,7 +107,7 @@ export class WeibanLimiter {
     }
   }
 
-  /** The most sends any endpoint made in the last minute. */
+  /** The most sends any endpoint has inside the budget's window (a minute and SEND_SKEW_MS). */
   busiestMinute(): number {
     return Math.max(0, ...Object.values(this.snapshot().sent).map((times) => times.length));
   }
@@ -151,12 +159,12 @@ export class WeibanLimiter {
     for (;;) {
       this.#throwIfBlocked(endpoint);
       const now = clock.now();
-      while (sent.length > 0 && (sent[0] ?? 0) <= now - MINUTE_MS) sent.shift();
+      while (sent.length > 0 && (sent[0] ?? 0) <= now - WINDOW_MS) sent.shift();
       if (sent.length < perMinute) {
         sent.push(now);
         return;
       }
-      await clock.sleep((sent[0] ?? now) + MINUTE_MS - now + 1, signal);
+      await clock.sleep((sent[0] ?? now) + WINDOW_MS - now + 1, signal);
     }
   }
 }

@@ -1,0 +1,176 @@
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { availableParallelism, cpus, loadavg, totalmem } from 'node:os';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { format, resolveConfig } from 'prettier';
+import { startDynamoDbLocal, startMoto, type Service } from '../dev/emulators.js';
+import type { Endpoints } from './deployment.js';
+import {
+  chartSvg,
+  markdownSection,
+  measurementRows,
+  targetRows,
+  textTable,
+  type Machine,
+  type Results,
+} from './report.js';
+import { burst, type BurstResult } from './scenarios/burst.js';
+import { coldStart, type ColdStartResult } from './scenarios/cold-start.js';
+import { drain, type DrainResult } from './scenarios/drain.js';
+import { idleTicks, type IdleResult } from './scenarios/idle.js';
+import { evaluate } from './targets.js';
+
+const ROOT = fileURLToPath(new URL('../', import.meta.url));
+const RESULTS_JSON = join(ROOT, 'bench', 'results.json');
+const CHART_SVG = join(ROOT, 'bench', 'chart.svg');
+const DOC = join(ROOT, 'docs', 'benchmark.md');
+const SCENARIOS = ['idle', 'lookback', 'burst', 'drain', 'cold'] as const;
+type Scenario = (typeof SCENARIOS)[number];
+
+const START_MARK = '<!-- bench:results:start -->';
+const END_MARK = '<!-- bench:results:end -->';
+
+/** Runs the chosen scenarios; returns the process exit code. */
+export async function main(args: readonly string[]): Promise<number> {
+  if (args.includes('--report-only')) {
+    await writeOutputs(JSON.parse(await readFile(RESULTS_JSON, 'utf8')) as Results);
+    return 0;
+  }
+  const only = option(args, 'only')?.split(',') ?? [...SCENARIOS];
+  const unknown = only.filter((name) => !SCENARIOS.includes(name as Scenario));
+  if (unknown.length > 0) {
+    console.error(
+      `unknown scenario(s): ${unknown.join(', ')}; choose from ${SCENARIOS.join(', ')}`,
+    );
+    return 2;
+  }
+  const chosen = new Set(only as Scenario[]);
+  const scale = Number(option(args, 'scale') ?? 4);
+  const started = performance.now();
+  const loadAverageBefore = loadavg();
+  const progress = (text: string) => {
+    process.stderr.write(`bench: ${text}\n`);
+  };
+
+  const measured: {
+    idle?: IdleResult[];
+    idleLookback?: IdleResult[];
+    burst?: BurstResult;
+    drain?: DrainResult;
+    drainAtLimit?: DrainResult;
+    coldStart?: ColdStartResult;
+  } = {};
+  const needsEmulators = ['idle', 'lookback', 'burst', 'drain'].some((name) =>
+    chosen.has(name as Scenario),
+  );
+  const services: Service[] = [];
+  try {
+    if (needsEmulators) {
+      progress('starting DynamoDB Local and moto');
+      const [dynamo, moto] = await Promise.all([startDynamoDbLocal(), startMoto()]);
+      services.push(dynamo, moto);
+      const endpoints: Endpoints = { dynamo: dynamo.endpoint, moto: moto.endpoint };
+      if (chosen.has('idle')) {
+        measured.idle = [];
+        for (const forms of [1, 10, 100]) {
+          progress(`idle tick, ${forms} form(s)`);
+          measured.idle.push(await idleTicks(endpoints, forms));
+        }
+      }
+      if (chosen.has('lookback')) {
+        measured.idleLookback = [];
+        for (const forms of [1, 10, 100]) {
+          progress(`idle tick with seen rows in the lookback, ${forms} form(s)`);
+          measured.idleLookback.push(await idleTicks(endpoints, forms, 5));
+        }
+      }
+      if (chosen.has('burst')) {
+        progress('burst: 10,000 submitters over 20 forms');
+        measured.burst = await burst(endpoints, { forms: 20, perForm: 500, latencyMs: 80 });
+      }
+      if (chosen.has('drain')) {
+        progress(`backlog drain under the rate limit (clock ×${scale})`);
+        const shape = {
+          minutes: 5,
+          scale,
+          forms: 8,
+          pageSize: 10,
+          latencyMs: 80,
+          containerEvery: 2,
+        };
+        measured.drain = await drain(endpoints, shape);
+        progress('backlog drain with WEIBAN_MAX_PER_MINUTE at its hard maximum, 600');
+        measured.drainAtLimit = await drain(endpoints, { ...shape, minutes: 4, budget: 600 });
+      }
+    }
+    if (chosen.has('cold')) {
+      progress('cold start: npm run package, then require() the bundle');
+      measured.coldStart = await coldStart(ROOT);
+    }
+  } finally {
+    await Promise.all(services.map((service) => service.stop()));
+  }
+
+  const results: Results = {
+    date: new Date().toISOString(),
+    machine: machine(loadAverageBefore),
+    durationS: (performance.now() - started) / 1000,
+    ...measured,
+    targets: evaluate(measured),
+  };
+  console.log(textTable(['status', 'target', 'measured'], targetRows(results.targets)));
+  console.log('');
+  console.log(textTable(['scenario', 'measure', 'value'], measurementRows(results)));
+
+  if (chosen.size === SCENARIOS.length) {
+    await writeFile(RESULTS_JSON, `${JSON.stringify(results, null, 2)}\n`);
+    await writeOutputs(results);
+  } else {
+    progress(
+      'a partial run: bench/results.json, the chart and docs/benchmark.md are left as they were',
+    );
+  }
+  return 0;
+}
+
+/** The chart and the results section of docs/benchmark.md, drawn from `results`. */
+async function writeOutputs(results: Results): Promise<void> {
+  await writeFile(CHART_SVG, chartSvg(results));
+  await writeDoc(results);
+  const written = [RESULTS_JSON, CHART_SVG, DOC].map((path) => relative(ROOT, path));
+  process.stderr.write(`bench: wrote ${written.join(', ')}\n`);
+}
+
+function option(args: readonly string[], name: string): string | undefined {
+  const prefix = `--${name}=`;
+  return args.find((arg) => arg.startsWith(prefix))?.slice(prefix.length);
+}
+
+function machine(loadAverageBefore: readonly number[]): Machine {
+  return {
+    node: process.version,
+    cpus: availableParallelism(),
+    cpuModel: cpus()[0]?.model.trim() ?? 'unknown',
+    memoryGb: totalmem() / 1024 ** 3,
+    loadAverageBefore,
+    loadAverageAfter: loadavg(),
+  };
+}
+
+/** Replaces the generated section of docs/benchmark.md, keeping the prose around it. */
+async function writeDoc(results: Results): Promise<void> {
+  const chart = relative(dirname(DOC), CHART_SVG);
+  const section = `${START_MARK}\n\n${markdownSection(results, chart)}\n\n${END_MARK}`;
+  const existing = await readFile(DOC, 'utf8').catch(() => undefined);
+  let text: string;
+  if (existing?.includes(START_MARK) && existing.includes(END_MARK)) {
+    const before = existing.slice(0, existing.indexOf(START_MARK));
+    const after = existing.slice(existing.indexOf(END_MARK) + END_MARK.length);
+    text = `${before}${section}${after}`;
+  } else {
+    text = `# Benchmark\n\n${section}\n`;
+  }
+  await mkdir(dirname(DOC), { recursive: true });
+  const config = await resolveConfig(DOC);
+  await writeFile(DOC, await format(text, { ...config, filepath: DOC }));
+}
