@@ -48,7 +48,14 @@ export class RateSync {
 
   readonly onSend = (): void => {
     this.#sendsSinceSave += 1;
-    if (this.#sendsSinceSave > this.#headroom) this.#save();
+    // Only a busy minute needs sharing: if the last minute holds no more than the headroom,
+    // a successor that knows nothing of it still stays within Weiban's limit.
+    if (
+      this.#sendsSinceSave > this.#headroom &&
+      (this.#limiter?.busiestMinute() ?? 0) > this.#headroom
+    ) {
+      this.#save();
+    }
   };
 
   readonly onBlock = (): void => {

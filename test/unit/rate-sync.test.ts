@@ -59,6 +59,20 @@ describe('RateSync', () => {
     expect(store.saved?.sent['form/user/list']).toHaveLength(350);
   });
 
+  it('saves nothing over many quiet ticks, however many sends they add up to', async () => {
+    const clock = new VirtualClock();
+    const store = new MemoryRateLedger();
+    const { sync, limiter } = container(store, clock);
+
+    for (let tick = 0; tick < 12; tick += 1) {
+      await send(limiter, 100);
+      await sync.settle();
+      clock.advance(61_000);
+    }
+
+    expect(store.saves).toBe(0);
+  });
+
   it('makes a new container wait out the budget the last one spent this minute', async () => {
     const clock = new VirtualClock({ scale: 1_000 });
     const store = new MemoryRateLedger();
