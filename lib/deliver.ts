@@ -24,6 +24,8 @@ export interface DeliverDeps {
 export interface DeliveryOutcome {
   /** Published and recorded. */
   readonly published: number;
+  /** What was recorded, by u_id and submit_at. */
+  readonly recorded: readonly { readonly uId: number; readonly submitAt: number }[];
   /** Refused by SNS, so neither published nor recorded: the next run tries them again. */
   readonly refused: readonly { readonly id: string; readonly reason: string }[];
 }
@@ -39,7 +41,7 @@ export async function deliver(
   signal?: AbortSignal,
 ): Promise<DeliveryOutcome> {
   const { settings, weiban, publisher, ledger, clock } = deps;
-  if (rows.length === 0) return { published: 0, refused: [] };
+  if (rows.length === 0) return { published: 0, recorded: [], refused: [] };
   const withAnswers = settings.answerFormIds === 'all' || settings.answerFormIds.includes(formId);
   // Answers first, for the whole page: a submitter is never published without them.
   const answers = withAnswers
@@ -73,7 +75,11 @@ export async function deliver(
       : [];
   });
   if (records.length > 0) await ledger.record(formId, records, clock.now());
-  return { published: records.length, refused: result.failed };
+  return {
+    published: records.length,
+    recorded: records.map(({ uId, submitAt }) => ({ uId, submitAt })),
+    refused: result.failed,
+  };
 }
 
 /** Fails the window when SNS refused anything, so the cursor stays and the next run retries (G1). */

@@ -39,6 +39,11 @@ export interface FormState {
   readonly lease?: { readonly owner: string; readonly until: number };
   readonly lastOkAt?: number;
   readonly lastError?: ErrorInfo;
+  /**
+   * u_id → submit_at of submitters recorded inside the lookback: a cache that confirms
+   * duplicates without a ledger read. Never trusted to say a submitter is new.
+   */
+  readonly recent?: Readonly<Record<string, number>>;
 }
 
 export type FormOutcome =

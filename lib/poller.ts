@@ -14,12 +14,20 @@ import type {
 import type {
   EventPublisher,
   FormStateStore,
+  RecordedSubmitter,
   StateChange,
   SubmitterLedger,
   SubmitterSource,
 } from './ports.js';
 import { MalformedResponseError, WeibanApiError, RateLimitedError } from './weiban/errors.js';
-import { assessPage, classify, initialState, planWindow } from './window.js';
+import {
+  assessPage,
+  classify,
+  initialState,
+  planWindow,
+  splitByRecent,
+  trimRecent,
+} from './window.js';
 
 /** What the poller needs to know of the configuration. */
 export interface PollSettings {
@@ -143,6 +151,8 @@ class FormRun {
   #plan: Continuation | undefined;
   /** Where the page being read starts: a failure or deadline resumes here. */
   #offset = 0;
+  /** u_id → submit_at of what this run recorded. */
+  readonly #recorded = new Map<number, number>();
   /**
    * Weiban's `total` when this window's first page was read, carried by every continuation
    * until the window is done: any growth since means rows may have landed above the read
@@ -291,10 +301,20 @@ class FormRun {
         );
       }
       if (assessed.candidates.length > 0) {
-        const recorded = await ledger.lookup(
-          this.#formId,
-          assessed.candidates.map((row) => row.u_id),
+        // The state's cache of recent records settles most lookback rows without a ledger read.
+        const { confirmed, unknown } = splitByRecent(
+          assessed.candidates,
+          this.#known(state),
+          settings.emitResubmissions,
         );
+        const looked =
+          unknown.length > 0
+            ? await ledger.lookup(
+                this.#formId,
+                unknown.map((row) => row.u_id),
+              )
+            : new Map<number, RecordedSubmitter>();
+        const recorded = new Map([...confirmed, ...looked]);
         const { fresh, resubmitted, duplicates } = classify(
           assessed.candidates,
           recorded,
@@ -323,6 +343,16 @@ class FormRun {
     }
   }
 
+  /** Recorded submitters this run can vouch for: the state's cache and its own records. */
+  #known(state: FormState): Map<number, number> {
+    const known = new Map<number, number>();
+    for (const [uId, submitAt] of Object.entries(state.recent ?? {}))
+      known.set(Number(uId), submitAt);
+    for (const [uId, submitAt] of this.#recorded)
+      known.set(uId, Math.max(submitAt, known.get(uId) ?? 0));
+    return known;
+  }
+
   async #takeLease(): Promise<FormState> {
     const { clock, forms } = this.#deps;
     const now = clock.now();
@@ -339,6 +369,7 @@ class FormRun {
   async #deliver(rows: readonly Delivery[]): Promise<void> {
     this.#counts.new += rows.length;
     const outcome = await deliver(this.#deps, this.#formId, rows, this.#ctx.signal);
+    for (const { uId, submitAt } of outcome.recorded) this.#recorded.set(uId, submitAt);
     this.#counts.published += outcome.published;
     this.#counts.failed += outcome.refused.length;
     requireAllPublished(outcome);
@@ -346,7 +377,17 @@ class FormRun {
 
   async #complete(state: FormState, plan: Continuation): Promise<FormResult> {
     const cursor = Math.max(state.cursor, plan.end);
-    const change: StateChange = { cursor, continuation: null, error: null, ok: true };
+    const recent = trimRecent(
+      [...this.#known(state)],
+      cursor - this.#deps.settings.lookbackSeconds,
+    );
+    const change: StateChange = {
+      cursor,
+      continuation: null,
+      error: null,
+      ok: true,
+      ...(!sameRecent(recent, state.recent) && { recent }),
+    };
     if (this.#leased) {
       await this.#deps.forms.commit(
         this.#formId,
@@ -493,6 +534,17 @@ async function forEachLimited<T>(
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
+}
+
+function sameRecent(
+  next: Readonly<Record<string, number>>,
+  before: Readonly<Record<string, number>> | undefined,
+): boolean {
+  const previous = before ?? {};
+  const keys = Object.keys(next);
+  return (
+    keys.length === Object.keys(previous).length && keys.every((key) => previous[key] === next[key])
+  );
 }
 
 /** The run's totals: each count summed over its forms. */

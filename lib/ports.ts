@@ -21,6 +21,8 @@ export interface StateChange {
   readonly error?: ErrorInfo | null;
   /** Marks a successful run (sets lastOkAt). */
   readonly ok?: boolean;
+  /** Replaces the cache of recently recorded submitters. */
+  readonly recent?: Readonly<Record<string, number>>;
 }
 
 export interface FormStateStore {

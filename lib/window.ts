@@ -102,3 +102,41 @@ export function classify(
   }
   return { fresh, resubmitted, duplicates };
 }
+
+/** Most submitters the form state remembers as recently recorded (it stays a few KB). */
+export const RECENT_MAX = 500;
+
+/**
+ * The recently-recorded cache after a window: what it held plus what this run recorded, keeping
+ * only submit_at inside the next window's lookback, and the newest RECENT_MAX of those.
+ */
+export function trimRecent(
+  entries: Iterable<readonly [number, number]>,
+  from: number,
+  max: number = RECENT_MAX,
+): Record<string, number> {
+  const kept = new Map<number, number>();
+  for (const [uId, submitAt] of entries) {
+    if (submitAt >= from) kept.set(uId, Math.max(submitAt, kept.get(uId) ?? 0));
+  }
+  const newest = [...kept].sort((a, b) => b[1] - a[1] || b[0] - a[0]).slice(0, max);
+  return Object.fromEntries(newest.map(([uId, submitAt]) => [String(uId), submitAt]));
+}
+
+/** Candidates the cache proves recorded, as the ledger would report them; the rest need a lookup. */
+export function splitByRecent(
+  candidates: readonly Submitter[],
+  known: ReadonlyMap<number, number>,
+  emitResubmissions: boolean,
+): { confirmed: Map<number, RecordedSubmitter>; unknown: Submitter[] } {
+  const confirmed = new Map<number, RecordedSubmitter>();
+  const unknown: Submitter[] = [];
+  for (const row of candidates) {
+    const submitAt = known.get(row.u_id);
+    // A later submit_at might be a resubmission another run already recorded: ask the ledger.
+    if (submitAt !== undefined && (!emitResubmissions || row.submit_at <= submitAt)) {
+      confirmed.set(row.u_id, { submitAt });
+    } else unknown.push(row);
+  }
+  return { confirmed, unknown };
+}

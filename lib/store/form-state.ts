@@ -31,6 +31,7 @@ interface StateItem {
   lease_until?: number;
   last_ok_at?: number;
   last_error?: ErrorInfo;
+  recent?: Record<string, number>;
   created_at?: number;
   updated_at?: number;
 }
@@ -297,6 +298,10 @@ export class DynamoFormStateStore implements FormStateStore {
       values[':error'] = change.error;
     }
     if (change.ok === true) set.push('last_ok_at = :now');
+    if (change.recent !== undefined) {
+      set.push('recent = :recent');
+      values[':recent'] = change.recent;
+    }
     let condition: string;
     if (guard.kind === 'lease') {
       remove.push('lease_owner', 'lease_until');
@@ -334,5 +339,6 @@ function fromItem(item: StateItem): FormState {
       }),
     ...(item.last_ok_at !== undefined && { lastOkAt: item.last_ok_at }),
     ...(item.last_error !== undefined && { lastError: item.last_error }),
+    ...(item.recent !== undefined && { recent: item.recent }),
   };
 }

@@ -103,6 +103,7 @@ export class MemoryFormStateStore implements FormStateStore {
     if (change.error === null) delete state.lastError;
     else if (change.error !== undefined) state.lastError = change.error;
     if (change.ok === true) state.lastOkAt = now;
+    if (change.recent !== undefined) state.recent = change.recent;
     if (guard.kind === 'lease') delete state.lease;
     state.version += 1;
   }

@@ -165,6 +165,47 @@ describe('poll: windows and pages (G1–G3)', () => {
     expect(t.weiban.queries[1]?.startTime).toBe(NOW_S - 601);
   });
 
+  it('settles rows it published within the lookback from the state, without reading the ledger', async () => {
+    const t = setup();
+    t.seed({ formId: 842, cursor: NOW_S - 60 });
+    t.weiban.add(...submitters(5, { newestAt: NOW_S - 30 }));
+    await t.run();
+    expect(Object.keys(stateOf(t.forms).recent ?? {})).toHaveLength(5);
+    const ledgerReads = t.ledger.requests;
+    t.clock.advance(60_000);
+
+    const second = await t.run();
+
+    expect(second.forms[0]).toMatchObject({ outcome: 'ok', duplicate: 5, published: 0 });
+    expect(t.ledger.requests).toBe(ledgerReads);
+    expect(t.publisher.ids()).toHaveLength(5);
+  });
+
+  it('forgets cached submitters once they fall out of the lookback', async () => {
+    const t = setup();
+    t.seed({ formId: 842, cursor: NOW_S - 60 });
+    t.weiban.add(...submitters(3, { newestAt: NOW_S - 30 }));
+    await t.run();
+    t.clock.advance(700_000);
+
+    await t.run();
+
+    expect(stateOf(t.forms).recent).toEqual({});
+  });
+
+  it('asks the ledger, not a stale cache, before publishing a resubmission', async () => {
+    const t = setup({ emitResubmissions: true });
+    t.seed({ formId: 842, cursor: NOW_S - 60, recent: { '7': NOW_S - 100 } });
+    // Another run published and recorded the resubmission, then died before its commit.
+    t.ledger.records.set('842:7', { uId: 7, submitAt: NOW_S - 10, event: '{}' });
+    t.weiban.add(submitter({ u_id: 7, submit_at: NOW_S - 10 }));
+
+    const summary = await t.run();
+
+    expect(summary.forms[0]).toMatchObject({ outcome: 'ok', duplicate: 1, published: 0 });
+    expect(t.publisher.sent).toHaveLength(0);
+  });
+
   it('still delivers a submitter that arrives late, inside the lookback', async () => {
     const t = setup();
     t.seed({ formId: 842, cursor: NOW_S - 60 });

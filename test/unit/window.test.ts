@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import type { FormState } from '../../lib/model.js';
-import { assessPage, classify, initialState, planWindow } from '../../lib/window.js';
+import {
+  assessPage,
+  classify,
+  initialState,
+  planWindow,
+  splitByRecent,
+  trimRecent,
+} from '../../lib/window.js';
 import { submitter, submitters } from '../fixtures/weiban.js';
 
 const state = (overrides: Partial<FormState> = {}): FormState => ({
@@ -159,5 +166,39 @@ describe('classify', () => {
     expect(result.fresh.map((row) => row.u_id)).toEqual([1]);
     expect(result.resubmitted.map((row) => row.u_id)).toEqual([3]);
     expect(result.duplicates).toBe(1);
+  });
+});
+
+describe('the cache of recently recorded submitters', () => {
+  it('keeps what is inside the next lookback, newest first, up to its cap', () => {
+    const entries: [number, number][] = [
+      [1, 1_000],
+      [2, 1_500],
+      [3, 1_499],
+      [4, 1_600],
+    ];
+
+    expect(trimRecent(entries, 1_500)).toEqual({ '2': 1_500, '4': 1_600 });
+    expect(trimRecent(entries, 0, 2)).toEqual({ '4': 1_600, '2': 1_500 });
+  });
+
+  it('confirms a duplicate from the cache, but leaves a later submit_at to the ledger when resubmissions count', () => {
+    const known = new Map([
+      [1, 100],
+      [2, 200],
+    ]);
+    const rows = [
+      submitter({ u_id: 1, submit_at: 100 }),
+      submitter({ u_id: 2, submit_at: 250 }),
+      submitter({ u_id: 3 }),
+    ];
+
+    const plain = splitByRecent(rows, known, false);
+    const withResubmissions = splitByRecent(rows, known, true);
+
+    expect([...plain.confirmed.keys()]).toEqual([1, 2]);
+    expect(plain.unknown.map((row) => row.u_id)).toEqual([3]);
+    expect([...withResubmissions.confirmed.keys()]).toEqual([1]);
+    expect(withResubmissions.unknown.map((row) => row.u_id)).toEqual([2, 3]);
   });
 });
