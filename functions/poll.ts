@@ -6,7 +6,7 @@ import { SSMClient } from '@aws-sdk/client-ssm';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import middy from '@middy/core';
 import { loadConfig } from '../lib/config.js';
-import { pollHandler } from '../lib/handler.js';
+import { pollHandler, scheduleEventId } from '../lib/handler.js';
 import { logger, metrics } from '../lib/observability.js';
 import { createPollService } from '../lib/service.js';
 
@@ -27,5 +27,10 @@ const service = createPollService({
 
 export const handler = middy({ timeoutEarlyInMillis: 500 })
   .use(injectLambdaContext(logger, { resetKeys: true }))
+  .use({
+    before: ({ event }) => {
+      logger.appendKeys({ eventId: scheduleEventId(event) });
+    },
+  })
   .use(logMetrics(metrics, { captureColdStartMetric: true }))
   .handler(pollHandler(service, { log: logger, sink: metrics }));

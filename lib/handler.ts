@@ -6,6 +6,12 @@ import { recordRun } from './observability.js';
 import type { PollLog } from './poller.js';
 import type { PollService } from './service.js';
 
+/** The EventBridge event's id: two invocations with one id are a double delivery. */
+export function scheduleEventId(event: unknown): string | undefined {
+  if (typeof event !== 'object' || event === null || !('id' in event)) return undefined;
+  return typeof event.id === 'string' ? event.id : undefined;
+}
+
 /** No form could be polled at all: the one case the handler fails, so Lambda errors mean something (spec H). */
 export class PollFailedError extends ServiceError {}
 
@@ -22,6 +28,7 @@ export function pollHandler(
     context: Context,
     options?: { signal?: AbortSignal },
   ): Promise<RunSummary> => {
+    log.info('run started');
     const summary = await service.run({
       runId: context.awsRequestId,
       remainingMs: () => context.getRemainingTimeInMillis(),

@@ -135,7 +135,10 @@ async function commitIdleForms(
     const commit = result.idleCommit;
     if (commit === undefined || committed.has(formId)) return [result.summary];
     if (items.length > 0) {
-      deps.log.debug('cursor not moved: the form changed during the run', { formId });
+      deps.log.debug('cursor not moved: the form changed during the run', {
+        formId,
+        window: result.summary.window,
+      });
     }
     return [{ ...result.summary, cursor: commit.previousCursor }];
   });
@@ -214,8 +217,7 @@ class FormRun {
           ? plan.offset + main.total - plan.total
           : 0;
       if (main.repeats > 0 || insertedBetweenRuns > 0) {
-        this.#deps.log.info('rows moved while paging; reading the window again from the top', {
-          formId: this.#formId,
+        this.#log('info', 'rows moved while paging; reading the window again from the top', {
           repeats: main.repeats,
           insertedBetweenRuns,
         });
@@ -242,7 +244,7 @@ class FormRun {
     seen: Set<number>,
     until?: { unseen: number; offset: number },
   ): Promise<PassEnd> {
-    const { settings, weiban, ledger, log } = this.#deps;
+    const { settings, weiban, ledger } = this.#deps;
     let state = initial;
     let offset = from;
     let repeats = 0;
@@ -285,10 +287,7 @@ class FormRun {
       }
       repeats += assessed.repeated;
       unseen += page.result.length - assessed.repeated;
-      log.debug('page read', {
-        formId: this.#formId,
-        window: { start: plan.start, end: plan.end },
-        offset,
+      this.#log('debug', 'page read', {
         rows: page.result.length,
         total: page.total,
         candidates: assessed.candidates.length,
@@ -410,7 +409,7 @@ class FormRun {
     plan: Continuation,
     offset: number,
   ): Promise<FormResult> {
-    const { forms, clock, log } = this.#deps;
+    const { forms, clock } = this.#deps;
     if (offset === plan.offset && !this.#leased) return this.#result('deferred', state.cursor);
     const continuation: Continuation = {
       start: plan.start,
@@ -430,12 +429,12 @@ class FormRun {
       throw error;
     }
     this.#leased = false;
-    log.info('deadline near: window continues next run', { formId: this.#formId, continuation });
+    this.#log('info', 'deadline near: window continues next run', { continuation });
     return this.#result('continued', state.cursor);
   }
 
   async #fail(error: unknown, state: FormState | undefined): Promise<FormResult> {
-    const { forms, clock, log } = this.#deps;
+    const { forms, clock } = this.#deps;
     const offset = this.#offset;
     if (error instanceof LeaseHeldError) return this.#result('busy', state?.cursor ?? null);
     const cursor = state?.cursor ?? null;
@@ -449,12 +448,7 @@ class FormRun {
       }
     }
     const info = errorInfo(error, clock.now());
-    log.error('form run failed; its cursor stays', {
-      formId: this.#formId,
-      window: plan === undefined ? undefined : { start: plan.start, end: plan.end },
-      offset,
-      error: info,
-    });
+    this.#log('error', 'form run failed; its cursor stays', { error: info });
     try {
       if (this.#leased) {
         const keepProgress = plan !== undefined && offset > plan.offset;
@@ -479,12 +473,27 @@ class FormRun {
         await forms.noteError(this.#formId, info);
       }
     } catch (writeError: unknown) {
-      log.warn('could not record the failure; the lease lapses on its own', {
-        formId: this.#formId,
+      this.#log('warn', 'could not record the failure; the lease lapses on its own', {
         error: errorInfo(writeError, clock.now()),
       });
     }
     return this.#result('failed', cursor, info);
+  }
+
+  /** Every line about a form names it, its window, and where in the window the run is. */
+  #log(
+    level: 'debug' | 'info' | 'warn' | 'error',
+    message: string,
+    extra: Record<string, unknown> = {},
+  ): void {
+    const plan = this.#plan;
+    this.#deps.log[level](message, {
+      formId: this.#formId,
+      ...(plan !== undefined && { window: { start: plan.start, end: plan.end } }),
+      offset: this.#offset,
+      page: this.#counts.pages,
+      ...extra,
+    });
   }
 
   #result(outcome: FormOutcome, cursor: number | null, error?: ErrorInfo): FormResult {

@@ -1,8 +1,10 @@
 import { SNSClient } from '@aws-sdk/client-sns';
+import { BatchGetCommand } from '@aws-sdk/lib-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { validEnv } from '../support/env.js';
+import { lambdaContext } from '../support/lambda-context.js';
 
 const dynamo = mockClient(DynamoDBDocumentClient);
 const sns = mockClient(SNSClient);
@@ -56,6 +58,26 @@ describe('the handler at cold start', () => {
       expect(sns.calls()).toHaveLength(0);
     },
   );
+
+  it('names the EventBridge event id on its log lines, so a double delivery shows', async () => {
+    Object.assign(process.env, validEnv(), { LOG_LEVEL: 'INFO', AWS_REGION: 'us-east-1' });
+    dynamo.on(BatchGetCommand).rejects(new Error('table unreachable'));
+    const lines: string[] = [];
+    const write = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
+      lines.push(String(chunk));
+      return true;
+    });
+    const { handler } = await import('../../functions/poll.js');
+
+    const context = lambdaContext({
+      awsRequestId: 'req-1',
+      getRemainingTimeInMillis: () => 60_000,
+    });
+    await handler({ id: 'evt-7f3a', source: 'aws.events' }, context).catch(() => undefined);
+    write.mockRestore();
+
+    expect(lines.join('')).toContain('"eventId":"evt-7f3a"');
+  });
 
   it('loads with a valid environment and exports the handler', async () => {
     Object.assign(process.env, validEnv());

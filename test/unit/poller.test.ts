@@ -259,6 +259,15 @@ describe('poll: windows and pages (G1–G3)', () => {
     );
     expect(new Set(t.publisher.ids()).size).toBe(252);
     expect(t.weiban.queries.map((q) => q.offset)).toEqual([0, 100, 200, 0]);
+    expect(t.log.info).toHaveBeenCalledWith(
+      'rows moved while paging; reading the window again from the top',
+      expect.objectContaining({
+        formId: 842,
+        window: { start: NOW_S - 86_400, end: NOW_S },
+        offset: 200,
+        page: 3,
+      }),
+    );
   });
 
   it('finds rows inserted between a continuation and its resumption', async () => {
@@ -430,7 +439,9 @@ describe('poll: failures keep the cursor (G1, G8)', () => {
       'form run failed; its cursor stays',
       expect.objectContaining({
         formId: 842,
+        window: { start: NOW_S - 660, end: NOW_S },
         offset: 0,
+        page: 0,
         error: expect.objectContaining({ name: 'MalformedResponseError' }),
       }),
     );
