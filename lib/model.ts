@@ -69,6 +69,8 @@ export interface FormSummary {
   readonly published: number;
   readonly failed: number;
   readonly pages: number;
+  /** How long this form's run took. */
+  readonly duration_ms: number;
   readonly cursor: number | null;
   readonly window: Window | null;
   readonly error?: { readonly name: string; readonly message: string; readonly errcode?: number };

@@ -16,20 +16,33 @@ export const metrics = new Metrics();
 export class WeibanMeter {
   readonly #calls = new Map<string, number>();
   readonly #errors = new Map<string, number>();
+  readonly #errorsByForm = new Map<number, number>();
 
   observe = (outcome: CallOutcome): void => {
     this.#calls.set(outcome.endpoint, (this.#calls.get(outcome.endpoint) ?? 0) + 1);
     if (outcome.result !== 0) {
       const code = String(outcome.result);
       this.#errors.set(code, (this.#errors.get(code) ?? 0) + 1);
+      if (outcome.formId !== undefined) {
+        this.#errorsByForm.set(outcome.formId, (this.#errorsByForm.get(outcome.formId) ?? 0) + 1);
+      }
     }
   };
 
   /** Takes the counts so far and starts again from zero. */
-  drain(): { calls: Map<string, number>; errors: Map<string, number> } {
-    const out = { calls: new Map(this.#calls), errors: new Map(this.#errors) };
+  drain(): {
+    calls: Map<string, number>;
+    errors: Map<string, number>;
+    errorsByForm: Map<number, number>;
+  } {
+    const out = {
+      calls: new Map(this.#calls),
+      errors: new Map(this.#errors),
+      errorsByForm: new Map(this.#errorsByForm),
+    };
     this.#calls.clear();
     this.#errors.clear();
+    this.#errorsByForm.clear();
     return out;
   }
 }
@@ -60,6 +73,7 @@ export function recordRun(
   );
   if (lags.length > 0) sink.addMetric('lag_seconds', MetricUnit.Seconds, Math.max(...lags));
 
+  const { calls, errors, errorsByForm } = meter.drain();
   for (const form of summary.forms) {
     // One EMF document per form: its own dimension set, all of its counts together.
     const perForm = new Metrics({ defaultDimensions: { form_id: String(form.form_id) } });
@@ -69,6 +83,10 @@ export function recordRun(
     perForm.addMetric('published', MetricUnit.Count, form.published);
     perForm.addMetric('publish_failed', MetricUnit.Count, form.failed);
     perForm.addMetric('pages', MetricUnit.Count, form.pages);
+    perForm.addMetric('run_duration', MetricUnit.Milliseconds, form.duration_ms);
+    // Only when there were any: each form's series is a custom metric CloudWatch bills for.
+    const formErrors = errorsByForm.get(form.form_id) ?? 0;
+    if (formErrors > 0) perForm.addMetric('weiban_errors', MetricUnit.Count, formErrors);
     if (form.cursor !== null) {
       perForm.addMetric(
         'lag_seconds',
@@ -78,7 +96,6 @@ export function recordRun(
     }
     perForm.publishStoredMetrics();
   }
-  const { calls, errors } = meter.drain();
   for (const [endpoint, count] of calls) {
     const metric = sink.singleMetric();
     metric.addDimension('endpoint', endpoint);

@@ -150,6 +150,7 @@ class FormRun {
   readonly #formId: number;
   readonly #existing: FormState | undefined;
   readonly #counts = { fetched: 0, new: 0, duplicate: 0, published: 0, failed: 0, pages: 0 };
+  readonly #startedAt: number;
   #leased = false;
   #plan: Continuation | undefined;
   /** Where the page being read starts: a failure or deadline resumes here. */
@@ -168,6 +169,7 @@ class FormRun {
     this.#ctx = ctx;
     this.#formId = formId;
     this.#existing = existing;
+    this.#startedAt = deps.clock.now();
   }
 
   async run(): Promise<FormResult> {
@@ -503,6 +505,7 @@ class FormRun {
         form_id: this.#formId,
         outcome,
         ...this.#counts,
+        duration_ms: this.#deps.clock.now() - this.#startedAt,
         cursor,
         window: plan === undefined ? null : { start: plan.start, end: plan.end },
         ...(error !== undefined && {

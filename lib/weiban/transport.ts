@@ -33,6 +33,8 @@ export interface CallOutcome {
   /** The errcode Weiban sent, or the failure kind when there was no JSON answer. */
   readonly result: number | 'transport' | 'malformed';
   readonly ms: number;
+  /** The form the call was for, when it was for one. */
+  readonly formId?: number;
 }
 
 export interface TransportOptions {
@@ -55,6 +57,8 @@ export interface CallSpec<T> {
   readonly query?: Readonly<Record<string, string | number | undefined>>;
   readonly body?: unknown;
   readonly schema: z.ZodType<T>;
+  /** The form the call is for, so its errors can be counted per form. */
+  readonly formId?: number;
   /** Credentials this call carries (the secret, the token); never shown in an error, from now on. */
   readonly secrets: readonly string[];
 }
@@ -96,7 +100,12 @@ export class WeibanTransport {
   async #once<T>(spec: CallSpec<T>, signal?: AbortSignal): Promise<T> {
     const started = this.#o.clock.now();
     const report = (result: CallOutcome['result']) =>
-      this.#o.observe?.({ endpoint: spec.endpoint, result, ms: this.#o.clock.now() - started });
+      this.#o.observe?.({
+        endpoint: spec.endpoint,
+        result,
+        ms: this.#o.clock.now() - started,
+        ...(spec.formId !== undefined && { formId: spec.formId }),
+      });
     try {
       const text = await this.#send(spec, signal);
       const json = parseJson(text);

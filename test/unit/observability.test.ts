@@ -146,6 +146,30 @@ describe('the run metrics, as CloudWatch EMF on stdout', () => {
     expect(findDocument(emf.documents(), { service: 'weiban-forms-test' }).runs_ok).toBe(runsOk);
   });
 
+  it('counts Weiban errors and run time per form as well as in total', () => {
+    const sink = new Metrics();
+    const meter = new WeibanMeter();
+    meter.observe({ endpoint: 'form/user/list', result: 10052, ms: 80, formId: 901 });
+    meter.observe({ endpoint: 'form/user/list', result: 0, ms: 80, formId: 901 });
+    meter.observe({ endpoint: 'form/user/list', result: 0, ms: 80, formId: 842 });
+
+    recordRun(
+      sink,
+      runSummary([
+        formSummary({ form_id: 842, duration_ms: 300 }),
+        formSummary({ form_id: 901, duration_ms: 900 }),
+      ]),
+      meter,
+      NOW_MS,
+    );
+    sink.publishStoredMetrics();
+
+    const perForm = (formId: string) => emf.documents().find((doc) => doc.form_id === formId);
+    expect(perForm('901')).toMatchObject({ weiban_errors: 1, run_duration: 900 });
+    expect(perForm('842')).toMatchObject({ run_duration: 300 });
+    expect(perForm('842')).not.toHaveProperty('weiban_errors');
+  });
+
   it('drains the Weiban counts, so the next run reports only its own calls', () => {
     const sink = new Metrics();
     const meter = meterWith([['form/user/list', 10053, 1]]);
