@@ -32,6 +32,25 @@ export const systemClock: Clock = {
     }),
 };
 
+/**
+ * A signal that aborts after `ms` of the clock's time, as AbortSignal.timeout does in real
+ * time. `cancel()` clears its timer once it is no longer needed.
+ */
+export function clockTimeout(
+  clock: Clock,
+  ms: number,
+): { signal: AbortSignal; cancel: () => void } {
+  const deadline = new AbortController();
+  const cancelled = new AbortController();
+  clock.sleep(ms, cancelled.signal).then(
+    () => {
+      deadline.abort(new DOMException('The deadline passed.', 'TimeoutError'));
+    },
+    () => undefined,
+  );
+  return { signal: deadline.signal, cancel: () => { cancelled.abort(); } };
+}
+
 /** Whole seconds since the epoch, the unit Weiban uses for every time field. */
 export const toUnixSeconds = (ms: number): number => Math.floor(ms / 1000);
 

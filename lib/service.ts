@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { SNSClient } from '@aws-sdk/client-sns';
 import type { SSMClient } from '@aws-sdk/client-ssm';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { systemClock, type Clock } from './clock.js';
+import { clockTimeout, systemClock, type Clock } from './clock.js';
 import type { Config } from './config.js';
 import { Redactor } from './errors.js';
 import type { RunSummary } from './model.js';
@@ -121,9 +121,12 @@ export function createPollService(options: ServiceOptions): PollService {
     run: async (ctx) => {
       // Requests still in flight when half the deadline margin is left are aborted, leaving
       // the other half to save a continuation (G6).
-      const abortAfter = ctx.remainingMs() - config.deadlineMarginMs / 2;
-      const deadline = AbortSignal.timeout(Math.max(1, abortAfter));
-      const signal = ctx.signal === undefined ? deadline : AbortSignal.any([ctx.signal, deadline]);
+      const deadline = clockTimeout(
+        clock,
+        Math.max(1, ctx.remainingMs() - config.deadlineMarginMs / 2),
+      );
+      const signal =
+        ctx.signal === undefined ? deadline.signal : AbortSignal.any([ctx.signal, deadline.signal]);
       await rateSync.restoreOnce();
       try {
         return await poll(
@@ -131,6 +134,7 @@ export function createPollService(options: ServiceOptions): PollService {
           { ...ctx, signal },
         );
       } finally {
+        deadline.cancel();
         await rateSync.settle();
       }
     },
