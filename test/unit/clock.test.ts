@@ -7,7 +7,9 @@ describe('clockTimeout', () => {
     const clock = new VirtualClock({ scale: 1_000 });
     const { signal } = clockTimeout(clock, 30_000);
 
-    await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }));
+    await new Promise((resolve) => {
+      signal.addEventListener('abort', resolve, { once: true });
+    });
 
     expect(signal.reason).toMatchObject({ name: 'TimeoutError' });
   });
