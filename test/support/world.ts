@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import { SSMClient } from '@aws-sdk/client-ssm';
-import type { Context } from 'aws-lambda';
 import { inject, vi } from 'vitest';
 import { WeibanSimulator, type SimulatorOptions } from '../../dev/simulator/index.js';
 import { createTable } from '../../dev/table.js';
@@ -14,6 +13,7 @@ import { createPollService, type PollService } from '../../lib/service.js';
 import type { RetryPolicy } from '../../lib/weiban/transport.js';
 import { awsClients, type AwsClients } from './aws.js';
 import { eventSchemaValidator } from './event-schema.js';
+import { lambdaContext } from './lambda-context.js';
 
 const validateEvent = eventSchemaValidator();
 
@@ -114,7 +114,10 @@ export class World {
       const deadline = Date.now() + remainingMs;
       return handler(
         undefined,
-        lambdaContext(runId, () => deadline - Date.now()),
+        lambdaContext({
+          awsRequestId: runId,
+          getRemainingTimeInMillis: () => deadline - Date.now(),
+        }),
       );
     };
   }
@@ -140,22 +143,6 @@ export class World {
     await this.simulator.stop();
     this.aws.destroy();
   }
-}
-
-function lambdaContext(awsRequestId: string, getRemainingTimeInMillis: () => number): Context {
-  // Context's deprecated callback members are left out: the handler returns a promise.
-  const context: Omit<Context, 'done' | 'fail' | 'succeed'> = {
-    awsRequestId,
-    getRemainingTimeInMillis,
-    callbackWaitsForEmptyEventLoop: false,
-    functionName: 'weiban-forms-poll',
-    functionVersion: '$LATEST',
-    invokedFunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:weiban-forms-poll',
-    memoryLimitInMB: '512',
-    logGroupName: '/aws/lambda/weiban-forms-poll',
-    logStreamName: 'test',
-  };
-  return context as Context;
 }
 
 /** `id`s of received events, for exactly-once assertions. */
