@@ -48,7 +48,12 @@ export function clockTimeout(
     },
     () => undefined,
   );
-  return { signal: deadline.signal, cancel: () => { cancelled.abort(); } };
+  return {
+    signal: deadline.signal,
+    cancel: () => {
+      cancelled.abort();
+    },
+  };
 }
 
 /** Whole seconds since the epoch, the unit Weiban uses for every time field. */
