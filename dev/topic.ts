@@ -88,16 +88,13 @@ export async function receiveAll(
       new ReceiveMessageCommand({
         QueueUrl: queueUrl,
         MaxNumberOfMessages: 10,
-        // Under a second of patience: ask without waiting (moto delivers SNS to SQS at once).
-        WaitTimeSeconds: Math.min(20, Math.floor(remainingIdleMs / 1000)),
+        // Always a long poll, even for a short look: "no message" must mean none arrived.
+        WaitTimeSeconds: Math.min(20, Math.max(1, Math.floor(remainingIdleMs / 1000))),
         MessageAttributeNames: ['All'],
         MessageSystemAttributeNames: ['All'],
       }),
     );
-    if (messages.length === 0) {
-      if (remainingIdleMs < 1_000) await new Promise((resolve) => setTimeout(resolve, 50));
-      continue;
-    }
+    if (messages.length === 0) continue;
     idleSince = Date.now();
     received.push(...messages.map(parseMessage));
     const entries = messages.flatMap((message, index) =>

@@ -67,6 +67,7 @@ export function createPollService(options: ServiceOptions): PollService {
     maxInFlight: config.maxInFlight,
     perMinute: config.maxPerMinute,
     clock,
+    abandonedHoldMs: config.requestTimeoutMs,
     onSend: rateSync.onSend,
     onBlock: rateSync.onBlock,
   });

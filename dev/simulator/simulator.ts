@@ -222,6 +222,11 @@ export class WeibanSimulator {
     this.#inserts.set(formId, pending);
   }
 
+  /** Requests in processing right now, corp-wide. */
+  get inFlight(): number {
+    return this.#inFlight;
+  }
+
   /** A snapshot of the counters. */
   stats(): SimStats {
     return structuredClone(this.#stats);

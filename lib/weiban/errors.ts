@@ -63,13 +63,16 @@ export class RateLimitedError extends WeibanError {
 /** No usable answer: network failure, timeout, a non-200 status, or a body that is not JSON. */
 export class TransportError extends WeibanError {
   override readonly retryable = true;
+  /** Sent, but no answer came in time: Weiban may still be working on it. */
+  readonly abandoned: boolean;
   constructor(
     endpoint: string,
     detail: string,
     readonly status?: number,
-    options?: ErrorOptions,
+    options?: ErrorOptions & { abandoned?: boolean },
   ) {
     super(endpoint, `Weiban ${endpoint} gave no usable answer: ${detail}`, options);
+    this.abandoned = options?.abandoned ?? false;
   }
 }
 

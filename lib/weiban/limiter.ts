@@ -1,4 +1,5 @@
 import { abortReason, type Clock } from '../clock.js';
+import { isAbort } from '../errors.js';
 import { RateLimitedError } from './errors.js';
 
 const MINUTE_MS = 60_000;
@@ -17,6 +18,11 @@ export interface LimiterOptions {
   /** Weiban: ≤ 600 per endpoint per minute (10053). */
   readonly perMinute: number;
   readonly clock: Clock;
+  /**
+   * How long a request that was sent but given up on (a timeout, the deadline) keeps its slot:
+   * Weiban may still be processing it, and counts it against the corp's concurrency (10052).
+   */
+  readonly abandonedHoldMs?: number;
   /** Told of every send and every new block, e.g. to share them with the next process. */
   readonly onSend?: (endpoint: string) => void;
   readonly onBlock?: (endpoint: string, until: number) => void;
@@ -55,13 +61,23 @@ export class WeibanLimiter {
   async schedule<T>(endpoint: string, task: () => Promise<T>, signal?: AbortSignal): Promise<T> {
     this.#throwIfBlocked(endpoint);
     await this.#acquireSlot(signal);
+    let abandoned = false;
     try {
       await this.#takeBudget(endpoint, signal);
       this.#calls[endpoint] = (this.#calls[endpoint] ?? 0) + 1;
       this.#options.onSend?.(endpoint);
       return await task();
+    } catch (error: unknown) {
+      abandoned = isAbandoned(error);
+      throw error;
     } finally {
-      this.#releaseSlot();
+      const hold = this.#options.abandonedHoldMs ?? 0;
+      if (abandoned && hold > 0) {
+        // Unref'd: a held slot must not keep a finished process (the CLI) alive.
+        setTimeout(() => {
+          this.#releaseSlot();
+        }, hold).unref();
+      } else this.#releaseSlot();
     }
   }
 
@@ -167,4 +183,11 @@ export class WeibanLimiter {
       await clock.sleep((sent[0] ?? now) + WINDOW_MS - now + 1, signal);
     }
   }
+}
+
+/** A sent request given up on before its answer: the caller's deadline, or a timeout. */
+function isAbandoned(error: unknown): boolean {
+  return (
+    isAbort(error) || (error instanceof Error && 'abandoned' in error && error.abandoned === true)
+  );
 }

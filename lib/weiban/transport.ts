@@ -151,12 +151,15 @@ export class WeibanTransport {
     } catch (error: unknown) {
       // The caller's deadline is not a Weiban failure: let the abort through as it is.
       if (signal?.aborted) throw signal.reason;
-      const detail = isAbort(error)
+      const timedOut = isAbort(error);
+      const detail = timedOut
         ? `no answer within ${this.#o.requestTimeoutMs} ms`
         : 'the request failed';
       throw new TransportError(
         spec.endpoint,
         this.#redactor.redact(`${detail} (${describe(error)})`),
+        undefined,
+        { abandoned: timedOut },
       );
     }
     let text: string;

@@ -127,7 +127,9 @@ export class World {
    * published JSON Schema, as a consumer would check it.
    */
   async received(options: { expected?: number; idleMs?: number } = {}): Promise<ReceivedMessage[]> {
-    const messages = await receiveAll(this.aws.sqs, this.queueUrl, { idleMs: 300, ...options });
+    // Expecting messages: patience under load. Expecting none: a short look is enough.
+    const idleMs = options.expected === undefined ? 300 : 5_000;
+    const messages = await receiveAll(this.aws.sqs, this.queueUrl, { idleMs, ...options });
     for (const message of messages) {
       const problems = validateEvent(message.body);
       if (problems.length > 0) {

@@ -149,6 +149,9 @@ class ScheduleWorld {
   }
 
   async step(step: Step): Promise<void> {
+    // A step is a scheduled minute later: whatever a dead process left in flight at Weiban has
+    // finished by then. (Within one process, the limiter itself holds abandoned requests' slots.)
+    await waitFor(() => this.simulator.inFlight === 0);
     const states = await readStates(this.clients.doc, this.emulators.tableName, this.formIds);
     const nowS = this.#nowS;
     this.formIds.forEach((formId, k) => {
@@ -413,6 +416,12 @@ async function drain(sqs: SQSClient, queueUrl: string): Promise<string[]> {
       }),
     );
   }
+}
+
+async function waitFor(condition: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition() && Date.now() < deadline)
+    await new Promise((resolve) => setTimeout(resolve, 10));
 }
 
 function prefixed(prefix: string, counts: Record<string, number>): Coverage {

@@ -94,4 +94,41 @@ describe('WeibanLimiter', () => {
       'slot freed',
     );
   });
+
+  it('keeps the slot of a request given up on, since Weiban may still be working on it', async () => {
+    const limiter = new WeibanLimiter({
+      maxInFlight: 1,
+      perMinute: 600,
+      clock: new VirtualClock(),
+      abandonedHoldMs: 40,
+    });
+    const timedOut = Object.assign(new Error('no answer within 10000 ms'), { abandoned: true });
+    await expect(limiter.schedule('list', () => Promise.reject(timedOut))).rejects.toBe(timedOut);
+    let ran = false;
+
+    const next = limiter.schedule('list', () => {
+      ran = true;
+      return Promise.resolve();
+    });
+    await tick();
+    const ranBeforeTheHoldEnded = ran;
+    await next;
+
+    expect(ranBeforeTheHoldEnded).toBe(false);
+    expect(ran).toBe(true);
+  });
+
+  it('frees the slot at once after an answer, even a failing one', async () => {
+    const limiter = new WeibanLimiter({
+      maxInFlight: 1,
+      perMinute: 600,
+      clock: new VirtualClock(),
+      abandonedHoldMs: 60_000,
+    });
+    await expect(
+      limiter.schedule('list', () => Promise.reject(new Error('HTTP 502'))),
+    ).rejects.toThrow('HTTP 502');
+
+    await expect(limiter.schedule('list', () => Promise.resolve('next'))).resolves.toBe('next');
+  });
 });
