@@ -33,9 +33,6 @@ export class PublishError extends ServiceError {
   }
 }
 
-/** The run ran out of Lambda time before it could start more work (G6). */
-export class DeadlineError extends ServiceError {}
-
 /** True when `error` is an abort (the deadline signal fired). */
 export const isAbort = (error: unknown): boolean =>
   error instanceof Error && (error.name === 'AbortError' || error.name === 'TimeoutError');
