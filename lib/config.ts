@@ -4,6 +4,8 @@ import { z } from 'zod';
 export const HARD_MAX_IN_FLIGHT = 4;
 /** Weiban: at most 600 requests per endpoint per minute (10053, then a 60 s block). */
 export const HARD_MAX_PER_MINUTE = 600;
+/** Weiban: at most 36,000 requests per endpoint per hour (10053, then a 60-minute block). */
+export const HARD_MAX_PER_HOUR = 34_000;
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
@@ -32,6 +34,7 @@ export interface Config {
   readonly pageSize: number;
   readonly maxInFlight: number;
   readonly maxPerMinute: number;
+  readonly maxPerHour: number;
   readonly retentionDays: number;
   /** Forms whose events carry the submitters' answers; `'all'` for `*`. */
   readonly answerFormIds: readonly number[] | 'all';
@@ -148,6 +151,7 @@ const schema = z
     PAGE_SIZE: integer(1, 1000, 100),
     WEIBAN_MAX_IN_FLIGHT: integer(1, HARD_MAX_IN_FLIGHT, HARD_MAX_IN_FLIGHT),
     WEIBAN_MAX_PER_MINUTE: integer(1, HARD_MAX_PER_MINUTE, 500),
+    WEIBAN_MAX_PER_HOUR: integer(1, HARD_MAX_PER_HOUR, 30_000),
     RETENTION_DAYS: integer(1, 3650, 400),
     ANSWER_FORM_IDS: z.preprocess(
       blankToUndefined,
@@ -213,6 +217,7 @@ const weibanSchema = z
     WEIBAN_SECRET_PARAM: true,
     WEIBAN_MAX_IN_FLIGHT: true,
     WEIBAN_MAX_PER_MINUTE: true,
+    WEIBAN_MAX_PER_HOUR: true,
     WEIBAN_TOKEN_TTL_SECONDS: true,
     WEIBAN_REQUEST_TIMEOUT_MS: true,
   })
@@ -226,6 +231,7 @@ export type WeibanConfig = Pick<
   | 'secret'
   | 'maxInFlight'
   | 'maxPerMinute'
+  | 'maxPerHour'
   | 'tokenTtlFallbackSeconds'
   | 'requestTimeoutMs'
 >;
@@ -279,6 +285,7 @@ function weibanPart(e: z.infer<typeof weibanSchema>): WeibanConfig {
         : { kind: 'ssm', name: e.WEIBAN_SECRET_PARAM ?? '' },
     maxInFlight: e.WEIBAN_MAX_IN_FLIGHT,
     maxPerMinute: e.WEIBAN_MAX_PER_MINUTE,
+    maxPerHour: e.WEIBAN_MAX_PER_HOUR,
     tokenTtlFallbackSeconds: e.WEIBAN_TOKEN_TTL_SECONDS,
     requestTimeoutMs: e.WEIBAN_REQUEST_TIMEOUT_MS,
   };

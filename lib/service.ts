@@ -10,10 +10,9 @@ import { WeibanMeter } from './observability.js';
 import { poll, type PollLog, type RunContext } from './poller.js';
 import { SnsPublisher } from './publish/sns.js';
 import { secretSource } from './secret.js';
-import { RateSync } from './rate-sync.js';
 import { DynamoFormStateStore } from './store/form-state.js';
 import { DynamoSubmitterLedger } from './store/ledger.js';
-import { DynamoRateLedger } from './store/rate-ledger.js';
+import { DynamoCorpBudget } from './store/corp-budget.js';
 import { DynamoTokenStore } from './store/token-store.js';
 import { tokenFetcher, WeibanClient } from './weiban/client.js';
 import { WeibanLimiter } from './weiban/limiter.js';
@@ -33,6 +32,8 @@ export interface ServiceOptions {
   readonly clock?: Clock;
   readonly fetch?: typeof fetch;
   readonly retry?: RetryPolicy;
+  /** What this process is, as the corp's budget record names its holder. */
+  readonly label?: string;
 }
 
 export interface PollService {
@@ -53,25 +54,26 @@ export interface PollService {
 export function createPollService(options: ServiceOptions): PollService {
   const { config, clients, log } = options;
   const clock = options.clock ?? systemClock;
-  const rateSync = new RateSync({
-    store: new DynamoRateLedger({
-      client: clients.dynamo,
-      tableName: config.tableName,
-      corpId: config.corpId,
-    }),
-    clock,
-    log,
-    perMinute: config.maxPerMinute,
-  });
+  // One id per process: it holds the corp's Weiban budget and the token's refresh lock.
+  const owner = randomUUID();
+  // Shared across every caller of the corp (docs/guarantees.md#g4, #g5): the Weiban budget
+  // and the token live in the table, not in this process.
   const limiter = new WeibanLimiter({
     maxInFlight: config.maxInFlight,
     perMinute: config.maxPerMinute,
+    perHour: config.maxPerHour,
     clock,
     abandonedHoldMs: config.requestTimeoutMs,
-    onSend: rateSync.onSend,
-    onBlock: rateSync.onBlock,
+    shared: {
+      store: new DynamoCorpBudget({
+        client: clients.dynamo,
+        tableName: config.tableName,
+        corpId: config.corpId,
+      }),
+      owner,
+      label: options.label ?? 'poller',
+    },
   });
-  rateSync.attach(limiter);
   const meter = new WeibanMeter();
   // G9: a plain secret is known from the start; tokens and an SSM secret as they are used.
   const redactor = new Redactor();
@@ -94,7 +96,7 @@ export function createPollService(options: ServiceOptions): PollService {
     }),
     fetchToken: tokenFetcher(transport, config.corpId, secretSource(config.secret, clients.ssm)),
     clock,
-    owner: randomUUID(),
+    owner,
     fallbackTtlSeconds: config.tokenTtlFallbackSeconds,
   });
   const weiban = new WeibanClient({ transport, tokens });
@@ -128,15 +130,23 @@ export function createPollService(options: ServiceOptions): PollService {
       );
       const signal =
         ctx.signal === undefined ? deadline.signal : AbortSignal.any([ctx.signal, deadline.signal]);
-      await rateSync.restoreOnce();
       try {
         return await poll(
-          { settings: config, weiban, forms, ledger, publisher, clock, log },
+          {
+            settings: config,
+            weiban,
+            forms,
+            ledger,
+            publisher,
+            clock,
+            log,
+          },
           { ...ctx, signal },
         );
       } finally {
         deadline.cancel();
-        await rateSync.settle();
+        // The hold lapses on its own soon after; a write now only pays when someone waits.
+        await limiter.yieldIfWanted();
       }
     },
   };

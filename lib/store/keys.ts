@@ -13,7 +13,8 @@ export const resubmissionSk = (uId: number, submitAt: number): string => `R#${uI
 export const BACKFILL_SK = 'BACKFILL';
 export const corpPk = (corpId: string): string => `CORP#${corpId}`;
 export const TOKEN_SK = 'TOKEN';
-export const RATE_SK = 'RATE';
+/** The corp's Weiban budget: who may send, what was sent, who waits, blocks (corp-budget.ts). */
+export const BUDGET_SK = 'BUDGET';
 export const BY_SUBMIT_AT_INDEX = 'by_submit_at';
 
 export const uIdFromSk = (sk: string): number => Number(sk.slice(2));

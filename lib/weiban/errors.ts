@@ -41,6 +41,12 @@ export class ConcurrencyLimitError extends WeibanApiError {
   override readonly retryable = true;
 }
 
+/**
+ * 10053: over a frequency quota. The limiter that sent the request turns it into a block of
+ * the endpoint (a RateLimitedError), never a retry.
+ */
+export class FrequencyLimitError extends WeibanApiError {}
+
 /** 21902: the form data query failed on Weiban's side; treated as transient. */
 export class FormQueryError extends WeibanApiError {
   override readonly retryable = true;
@@ -52,10 +58,12 @@ export class RateLimitedError extends WeibanError {
     endpoint: string,
     readonly until: number,
     readonly errcode: number = ERRCODE.frequency,
+    options?: ErrorOptions,
   ) {
     super(
       endpoint,
       `Weiban ${endpoint} is rate limited (errcode ${errcode}); not called again before ${new Date(until).toISOString()}`,
+      options,
     );
   }
 }

@@ -1,31 +1,43 @@
 import { abortReason, type Clock } from '../clock.js';
 import { isAbort } from '../errors.js';
-import { RateLimitedError } from './errors.js';
+import {
+  nextBlock,
+  type BudgetHolder,
+  type BudgetRecord,
+  type BudgetStore,
+  type EndpointBlock,
+} from './budget.js';
+import { FrequencyLimitError, RateLimitedError } from './errors.js';
+import { ANY_ENDPOINT, SendLog } from './send-log.js';
 
-const MINUTE_MS = 60_000;
-/**
- * Weiban counts arrivals, the limiter counts its own decisions: a send holds its place in the
- * budget this much longer than the minute, so the varying delay between deciding and arriving
- * (connection set-up, retries in the network, a busy event loop) cannot fit one request more
- * into Weiban's minute than the budget allows (10053 blocks the endpoint for 60 s).
- */
-export const SEND_SKEW_MS = 1_000;
-const WINDOW_MS = MINUTE_MS + SEND_SKEW_MS;
+/** How long a hold on the corp's budget lets its holder start sends before it renews. */
+export const HOLD_SEND_MS = 5_000;
+/** A caller waiting for the budget looks again this often. */
+const WAIT_POLL_MS = 500;
+/** Fewest and most sends a holder may make between two writes of what it sent. */
+const QUOTA_MIN = 8;
+const QUOTA_MAX = 100;
+/** A 10053 this soon after a block ended means the next, longer block (docs/weiban-api.md#limits). */
+const ESCALATE_WITHIN_MS = 5 * 60_000;
 
 export interface LimiterOptions {
   /** Weiban: fewer than 5 requests in processing per corp (10052). */
   readonly maxInFlight: number;
   /** Weiban: ≤ 600 per endpoint per minute (10053). */
   readonly perMinute: number;
+  /** Weiban: ≤ 36,000 per endpoint per hour (10053, then a 60-minute block). */
+  readonly perHour?: number;
   readonly clock: Clock;
   /**
    * How long a request that was sent but given up on (a timeout, the deadline) keeps its slot:
    * Weiban may still be processing it, and counts it against the corp's concurrency (10052).
    */
   readonly abandonedHoldMs?: number;
-  /** Told of every send and every new block, e.g. to share them with the next process. */
-  readonly onSend?: (endpoint: string) => void;
-  readonly onBlock?: (endpoint: string, until: number) => void;
+  /**
+   * The corp's budget, shared with every other caller of the corp through the table. Without
+   * it the limiter paces this process alone.
+   */
+  readonly shared?: { readonly store: BudgetStore; readonly owner: string; readonly label: string };
 }
 
 export interface LimiterStats {
@@ -33,99 +45,110 @@ export interface LimiterStats {
   readonly maxInFlight: number;
 }
 
-/** What a limiter knows that the next process needs: recent sends and live blocks, epoch ms. */
-export interface LimiterSnapshot {
-  readonly sent: Readonly<Record<string, readonly number[]>>;
-  readonly blockedUntil: Readonly<Record<string, number>>;
+interface Hold {
+  readonly sendUntil: number;
+  readonly since: number;
+  quota: number;
+  /** Others waiting for the budget, as of the last write. */
+  wanted: boolean;
 }
 
 /**
- * Paces every Weiban request of the process: a cap on requests in flight, a per-endpoint
- * budget over any rolling minute, and endpoint blocks after 10053. Shared by all forms
- * and, at module scope, by warm invocations.
+ * Paces every Weiban request of the process: a cap on requests in flight, per-endpoint budgets
+ * over any rolling minute and hour, and endpoint blocks after 10053. With a shared store it
+ * first takes the corp's budget, so that the caps hold for the corp, not just the process
+ * (docs/guarantees.md#g4).
  */
 export class WeibanLimiter {
-  readonly #options: LimiterOptions;
-  readonly #waiting: (() => void)[] = [];
-  readonly #sent = new Map<string, number[]>();
-  readonly #blockedUntil = new Map<string, number>();
+  readonly #o: LimiterOptions;
+  readonly #budget: { readonly perMinute: number; readonly perHour: number };
+  #log = new SendLog();
+  /** Sends not yet written to the shared record. */
+  #unsaved: { endpoint: string; at: number }[] = [];
+  readonly #blocks = new Map<string, EndpointBlock>();
   readonly #calls: Record<string, number> = {};
-  #inFlight = 0;
+  readonly #waiting: (() => void)[] = [];
+  /** Slots taken by requests not yet answered. */
+  #occupied = 0;
+  /** Until when slots of requests given up on stay taken (epoch ms), one entry per slot. */
+  #held: number[] = [];
   #maxInFlight = 0;
+  /** The latest end of a held slot: the corp's budget stays held until then too. */
+  #heldUntil = 0;
+  #hold: Hold | undefined;
+  #holding: Promise<void> | undefined;
+  #sendsThisHold = 0;
 
   constructor(options: LimiterOptions) {
-    this.#options = options;
+    this.#o = options;
+    this.#budget = {
+      perMinute: options.perMinute,
+      perHour: options.perHour ?? Number.POSITIVE_INFINITY,
+    };
   }
 
   /** Runs `task` once a slot and the endpoint's budget allow it. Throws RateLimitedError while blocked. */
   async schedule<T>(endpoint: string, task: () => Promise<T>, signal?: AbortSignal): Promise<T> {
     this.#throwIfBlocked(endpoint);
     await this.#acquireSlot(signal);
+    let sent = false;
     let abandoned = false;
     try {
-      await this.#takeBudget(endpoint, signal);
-      this.#calls[endpoint] = (this.#calls[endpoint] ?? 0) + 1;
-      this.#options.onSend?.(endpoint);
+      await this.#takeTurn(endpoint, signal);
+      sent = true;
       return await task();
     } catch (error: unknown) {
-      abandoned = isAbandoned(error);
+      if (error instanceof FrequencyLimitError) throw await this.#blocked(endpoint, error);
+      abandoned = sent && isAbandoned(error);
       throw error;
     } finally {
-      const hold = this.#options.abandonedHoldMs ?? 0;
-      if (abandoned && hold > 0) {
-        // Unref'd: a held slot must not keep a finished process (the CLI) alive.
-        setTimeout(() => {
-          this.#releaseSlot();
-        }, hold).unref();
-      } else this.#releaseSlot();
+      const hold = this.#o.abandonedHoldMs ?? 0;
+      if (abandoned && hold > 0) this.#holdSlot(hold);
+      else this.#releaseSlot();
     }
   }
 
-  /** Weiban: a per-minute breach blocks the caller for 60 s; nothing is sent before `until`. */
-  block(endpoint: string, until: number): void {
-    const known = this.#blockedUntil.get(endpoint) ?? 0;
-    if (until <= known) return;
-    this.#blockedUntil.set(endpoint, until);
-    this.#options.onBlock?.(endpoint, until);
+  /** Until when the endpoint is blocked, if it is. */
+  blockedUntil(endpoint: string): number | undefined {
+    const until = this.#blocks.get(endpoint)?.until;
+    return until !== undefined && until > this.#o.clock.now() ? until : undefined;
   }
 
-  blockedUntil(endpoint: string): number | undefined {
-    const until = this.#blockedUntil.get(endpoint);
-    return until !== undefined && until > this.#options.clock.now() ? until : undefined;
+  /** The endpoint's block level: 0 when it is not blocked (for metrics and `status`). */
+  blockLevel(endpoint: string): number {
+    return this.blockedUntil(endpoint) === undefined ? 0 : (this.#blocks.get(endpoint)?.level ?? 0);
   }
 
   stats(): LimiterStats {
     return { calls: { ...this.#calls }, maxInFlight: this.#maxInFlight };
   }
 
-  /** Sends still inside the budget's window, per endpoint, and blocks still running. */
-  snapshot(): LimiterSnapshot {
-    const now = this.#options.clock.now();
-    const sent: Record<string, number[]> = {};
-    for (const [endpoint, times] of this.#sent) {
-      const recent = times.filter((time) => time > now - WINDOW_MS);
-      if (recent.length > 0) sent[endpoint] = recent;
-    }
-    const blockedUntil: Record<string, number> = {};
-    for (const [endpoint, until] of this.#blockedUntil)
-      if (until > now) blockedUntil[endpoint] = until;
-    return { sent, blockedUntil };
+  /** Sends this process knows of inside the rolling minute ending now (the corp's, when shared). */
+  inLastMinute(endpoint: string): number {
+    return this.#log.inMinute(endpoint, this.#o.clock.now());
   }
 
-  /** Adopts what an earlier process sent, so a fresh process stays inside the same rolling minute. */
-  restore(snapshot: LimiterSnapshot): void {
-    for (const [endpoint, times] of Object.entries(snapshot.sent)) {
-      const merged = [...(this.#sent.get(endpoint) ?? []), ...times].sort((a, b) => a - b);
-      this.#sent.set(endpoint, merged);
-    }
-    for (const [endpoint, until] of Object.entries(snapshot.blockedUntil)) {
-      this.#blockedUntil.set(endpoint, Math.max(until, this.#blockedUntil.get(endpoint) ?? 0));
-    }
+  /**
+   * At the end of a unit of work: gives the corp's budget up when another caller waits for
+   * it. Cheap otherwise: nothing is written.
+   */
+  async yieldIfWanted(): Promise<void> {
+    if (this.#hold?.wanted === true) await this.release();
   }
 
-  /** The most sends any endpoint has inside the budget's window (a minute and SEND_SKEW_MS). */
-  busiestMinute(): number {
-    return Math.max(0, ...Object.values(this.snapshot().sent).map((times) => times.length));
+  /**
+   * Shares what this process sent and gives the corp's budget up. Requests given up on keep
+   * it held (without sending) until Weiban can no longer be processing them.
+   */
+  async release(): Promise<void> {
+    await this.#holding?.catch(() => undefined);
+    const shared = this.#o.shared;
+    if (shared === undefined || this.#hold === undefined) return;
+    const now = this.#o.clock.now();
+    this.#hold = undefined;
+    const keepUntil = this.#heldUntil > now ? this.#heldUntil : undefined;
+    await shared.store.release(shared.owner, this.#log.toShared(now), keepUntil, now);
+    this.#unsaved = [];
   }
 
   #throwIfBlocked(endpoint: string): void {
@@ -133,56 +156,226 @@ export class WeibanLimiter {
     if (until !== undefined) throw new RateLimitedError(endpoint, until);
   }
 
-  async #acquireSlot(signal?: AbortSignal): Promise<void> {
-    signal?.throwIfAborted();
-    if (this.#inFlight < this.#options.maxInFlight) {
-      this.#occupy();
-      return;
+  /** Waits until this process holds the corp's budget and the endpoint has room, then counts the send. */
+  async #takeTurn(endpoint: string, signal?: AbortSignal): Promise<void> {
+    const { clock } = this.#o;
+    for (;;) {
+      signal?.throwIfAborted();
+      this.#throwIfBlocked(endpoint);
+      await this.#ensureHold(signal);
+      this.#throwIfBlocked(endpoint);
+      const now = clock.now();
+      const hold = this.#hold;
+      const held = this.#o.shared === undefined || (hold !== undefined && now < hold.sendUntil);
+      const freeAt = this.#log.nextFreeAt(endpoint, now, this.#budget);
+      if (held && freeAt <= now && (hold === undefined || hold.quota > 0)) {
+        this.#log.record(endpoint, now);
+        this.#unsaved.push({ endpoint, at: now });
+        this.#calls[endpoint] = (this.#calls[endpoint] ?? 0) + 1;
+        this.#sendsThisHold += 1;
+        if (hold !== undefined) hold.quota -= 1;
+        return;
+      }
+      if (freeAt > now) await clock.sleep(freeAt - now, signal);
     }
-    await new Promise<void>((resolve, reject) => {
-      const grant = () => {
-        signal?.removeEventListener('abort', onAbort);
-        this.#occupy();
-        resolve();
-      };
-      const onAbort = () => {
-        const index = this.#waiting.indexOf(grant);
-        if (index >= 0) this.#waiting.splice(index, 1);
-        reject(abortReason(signal));
-      };
-      signal?.addEventListener('abort', onAbort, { once: true });
-      this.#waiting.push(grant);
-    });
   }
 
-  #occupy(): void {
-    this.#inFlight += 1;
-    this.#maxInFlight = Math.max(this.#maxInFlight, this.#inFlight);
+  /** Holds the corp's budget with sends left, renewing or claiming it once for every waiting send. */
+  async #ensureHold(signal?: AbortSignal): Promise<void> {
+    const shared = this.#o.shared;
+    if (shared === undefined) return;
+    const hold = this.#hold;
+    if (hold !== undefined && this.#o.clock.now() < hold.sendUntil && hold.quota > 0) return;
+    this.#holding ??= this.#takeHold(shared, signal).finally(() => {
+      this.#holding = undefined;
+    });
+    await this.#holding;
+  }
+
+  async #takeHold(
+    shared: NonNullable<LimiterOptions['shared']>,
+    signal?: AbortSignal,
+  ): Promise<void> {
+    const { clock } = this.#o;
+    for (;;) {
+      signal?.throwIfAborted();
+      const now = clock.now();
+      const holder = this.#holder(shared, now);
+      if (this.#hold !== undefined) {
+        const written = await shared.store.renew(holder, this.#log.toShared(now), now);
+        if (written !== undefined) {
+          this.#unsaved = [];
+          this.#startHold(holder, this.#hold.since, othersWait(written, shared.owner, now));
+          return;
+        }
+        // Another caller took the budget after this hold lapsed.
+        this.#hold = undefined;
+        continue;
+      }
+      const claim = await shared.store.claim(holder, now);
+      if (claim.claimed) {
+        this.#adopt(claim.before, shared.owner);
+        this.#startHold(
+          holder,
+          now,
+          claim.before !== undefined && othersWait(claim.before, shared.owner, now),
+        );
+        return;
+      }
+      await this.#waitForChance(shared, claim.current, signal);
+    }
+  }
+
+  /**
+   * Says this process waits, so the holder gives the budget up at its next pause, and reads the
+   * record until the holder is gone or its time is up. Reads only: a failed claim costs a write.
+   */
+  async #waitForChance(
+    shared: NonNullable<LimiterOptions['shared']>,
+    current: BudgetRecord,
+    signal?: AbortSignal,
+  ): Promise<void> {
+    const { clock } = this.#o;
+    let record: BudgetRecord | undefined = current;
+    let wishUntil = 0;
+    while (record?.holder !== undefined && record.holder.owner !== shared.owner) {
+      const now = clock.now();
+      if (record.holder.until <= now) return;
+      if (wishUntil - now < WAIT_POLL_MS * 2) {
+        wishUntil = now + WAIT_POLL_MS * 20;
+        await shared.store.wait(shared.owner, wishUntil);
+      }
+      await clock.sleep(Math.max(1, Math.min(WAIT_POLL_MS, record.holder.until - now)), signal);
+      record = await shared.store.read();
+    }
+  }
+
+  #holder(shared: NonNullable<LimiterOptions['shared']>, now: number): BudgetHolder {
+    const quota = Math.min(QUOTA_MAX, Math.max(QUOTA_MIN, 2 * this.#sendsThisHold));
+    return {
+      owner: shared.owner,
+      label: shared.label,
+      sendUntil: now + HOLD_SEND_MS,
+      until: Math.max(now + HOLD_SEND_MS + (this.#o.abandonedHoldMs ?? 0), this.#heldUntil),
+      quota,
+    };
+  }
+
+  #startHold(holder: BudgetHolder, since: number, wanted: boolean): void {
+    this.#hold = { sendUntil: holder.sendUntil, since, quota: holder.quota, wanted };
+    this.#sendsThisHold = 0;
+  }
+
+  /**
+   * Takes in what the table knew when this process claimed the budget: the sends and blocks of
+   * whoever held it before, and, if that holder died, the sends it may have made unseen.
+   */
+  #adopt(before: BudgetRecord | undefined, owner: string): void {
+    if (before === undefined) return;
+    if (before.writer !== owner) {
+      const log = SendLog.from(before.sends);
+      for (const { endpoint, at } of this.#unsaved) log.record(endpoint, at);
+      this.#log = log;
+    }
+    // A holder still named in the record never released: its time ran out, so it died, maybe
+    // after sends it never wrote.
+    const previous = before.holder;
+    if (previous !== undefined && previous.owner !== owner && previous.quota > 0) {
+      this.#log.record(ANY_ENDPOINT, previous.sendUntil, previous.quota);
+      this.#unsaved.push({ endpoint: ANY_ENDPOINT, at: previous.sendUntil });
+    }
+    for (const [endpoint, block] of Object.entries(before.blocks)) {
+      const known = this.#blocks.get(endpoint);
+      if (known === undefined || block.until > known.until) this.#blocks.set(endpoint, block);
+    }
+  }
+
+  /** A 10053: blocks the endpoint for as long as the breach Weiban means, and tells the corp. */
+  async #blocked(endpoint: string, error: FrequencyLimitError): Promise<RateLimitedError> {
+    const now = this.#o.clock.now();
+    const block = nextBlock(this.#blocks.get(endpoint), now, ESCALATE_WITHIN_MS);
+    this.#blocks.set(endpoint, block);
+    await this.#o.shared?.store.block(endpoint, block).catch(() => undefined);
+    return new RateLimitedError(endpoint, block.until, error.errcode, { cause: error });
+  }
+
+  /** Takes one of the process's slots, waiting for a release or for a held slot's time to pass. */
+  async #acquireSlot(signal?: AbortSignal): Promise<void> {
+    const { clock } = this.#o;
+    for (;;) {
+      signal?.throwIfAborted();
+      const now = clock.now();
+      this.#held = this.#held.filter((until) => until > now);
+      if (this.#occupied + this.#held.length < this.#o.maxInFlight) {
+        this.#occupied += 1;
+        this.#maxInFlight = Math.max(this.#maxInFlight, this.#occupied + this.#held.length);
+        return;
+      }
+      await this.#nextSlotChance(now, signal);
+    }
+  }
+
+  /** Resolves when a slot is released or a held one's time passes; rejects when `signal` aborts. */
+  async #nextSlotChance(now: number, signal?: AbortSignal): Promise<void> {
+    const stop = new AbortController();
+    let wake = (): void => undefined;
+    const released = new Promise<void>((resolve) => {
+      wake = resolve;
+      this.#waiting.push(resolve);
+    });
+    const firstHeldEnds = Math.min(...this.#held);
+    const waits: Promise<void>[] = [released];
+    if (Number.isFinite(firstHeldEnds)) {
+      const timer = signal === undefined ? stop.signal : AbortSignal.any([signal, stop.signal]);
+      waits.push(this.#o.clock.sleep(firstHeldEnds - now, timer));
+    }
+    if (signal !== undefined) {
+      waits.push(
+        new Promise<void>((_, reject) => {
+          const onAbort = () => {
+            reject(abortReason(signal));
+          };
+          if (signal.aborted) onAbort();
+          signal.addEventListener('abort', onAbort, { once: true });
+          stop.signal.addEventListener('abort', () => {
+            signal.removeEventListener('abort', onAbort);
+          });
+        }),
+      );
+    }
+    try {
+      await Promise.race(waits);
+    } catch (error: unknown) {
+      // Woken and aborted at once: the wake-up goes to the next waiter, never lost.
+      if (!this.#waiting.includes(wake)) this.#waiting.shift()?.();
+      throw error;
+    } finally {
+      stop.abort();
+      const index = this.#waiting.indexOf(wake);
+      if (index >= 0) this.#waiting.splice(index, 1);
+    }
   }
 
   #releaseSlot(): void {
-    this.#inFlight -= 1;
+    this.#occupied -= 1;
     this.#waiting.shift()?.();
   }
 
-  async #takeBudget(endpoint: string, signal?: AbortSignal): Promise<void> {
-    const { clock, perMinute } = this.#options;
-    let sent = this.#sent.get(endpoint);
-    if (sent === undefined) {
-      sent = [];
-      this.#sent.set(endpoint, sent);
-    }
-    for (;;) {
-      this.#throwIfBlocked(endpoint);
-      const now = clock.now();
-      while (sent.length > 0 && (sent[0] ?? 0) <= now - WINDOW_MS) sent.shift();
-      if (sent.length < perMinute) {
-        sent.push(now);
-        return;
-      }
-      await clock.sleep((sent[0] ?? now) + WINDOW_MS - now + 1, signal);
-    }
+  /**
+   * Keeps the slot of a request given up on until Weiban can no longer be processing it. A
+   * time, not a timer: nothing keeps a finished process (the CLI) alive, and the injected
+   * clock decides when it ends.
+   */
+  #holdSlot(ms: number): void {
+    const until = this.#o.clock.now() + ms;
+    this.#held.push(until);
+    this.#heldUntil = Math.max(this.#heldUntil, until);
+    this.#releaseSlot();
   }
+}
+
+function othersWait(record: BudgetRecord, owner: string, now: number): boolean {
+  return Object.entries(record.waiting).some(([who, until]) => who !== owner && until > now);
 }
 
 /** A sent request given up on before its answer: the caller's deadline, or a timeout. */

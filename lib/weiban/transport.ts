@@ -5,8 +5,8 @@ import {
   ConcurrencyLimitError,
   ERRCODE,
   FormQueryError,
+  FrequencyLimitError,
   MalformedResponseError,
-  RateLimitedError,
   TokenExpiredError,
   TransportError,
   WeibanApiError,
@@ -14,9 +14,6 @@ import {
 } from './errors.js';
 import type { WeibanLimiter } from './limiter.js';
 import { describeIssues, envelopeSchema } from './schemas.js';
-
-/** Weiban: a per-minute breach blocks the caller for 60 s. */
-export const BLOCK_MS = 60_000;
 
 export interface RetryPolicy {
   /** Tries per call, the first included. */
@@ -185,11 +182,8 @@ export class WeibanTransport {
         return new TokenExpiredError(spec.endpoint, errcode, errmsg);
       case ERRCODE.concurrency:
         return new ConcurrencyLimitError(spec.endpoint, errcode, errmsg);
-      case ERRCODE.frequency: {
-        const until = this.#o.clock.now() + BLOCK_MS;
-        this.#o.limiter.block(spec.endpoint, until);
-        return new RateLimitedError(spec.endpoint, until, errcode);
-      }
+      case ERRCODE.frequency:
+        return new FrequencyLimitError(spec.endpoint, errcode, errmsg);
       case ERRCODE.formQuery:
         return new FormQueryError(spec.endpoint, errcode, errmsg);
       default:

@@ -16,6 +16,7 @@ describe('loadConfig', () => {
       pageSize: 100,
       maxInFlight: 4,
       maxPerMinute: 500,
+      maxPerHour: 30_000,
       retentionDays: 400,
       answerFormIds: [],
       emitResubmissions: false,

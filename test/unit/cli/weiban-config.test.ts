@@ -11,6 +11,7 @@ describe('loadWeibanConfig (token-check’s settings)', () => {
       secret: { kind: 'plain', value: 'topsecret-value' },
       maxInFlight: 4,
       maxPerMinute: 500,
+      maxPerHour: 30_000,
       tokenTtlFallbackSeconds: 7200,
       requestTimeoutMs: 10_000,
     });

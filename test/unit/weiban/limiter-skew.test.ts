@@ -1,26 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import type { Clock } from '../../../lib/clock.js';
-import { SEND_SKEW_MS, WeibanLimiter } from '../../../lib/weiban/limiter.js';
+import { WeibanLimiter } from '../../../lib/weiban/limiter.js';
+import { SEND_SKEW_MS, SendLog } from '../../../lib/weiban/send-log.js';
+import { JumpingClock } from '../../support/jumping-clock.js';
 
 const MINUTE_MS = 60_000;
-
-/** A clock whose sleeps jump straight to their end, so every wait lands exactly on its boundary. */
-class JumpingClock implements Clock {
-  #now = 1_800_000_000_000;
-
-  now(): number {
-    return this.#now;
-  }
-
-  sleep(ms: number): Promise<void> {
-    this.#now += Math.max(0, ms);
-    return Promise.resolve();
-  }
-
-  advance(ms: number): void {
-    this.#now += ms;
-  }
-}
 
 /** Most arrivals inside any window (T − 60 s, T], as Weiban counts them. */
 function worstWeibanMinute(arrivals: readonly number[]): number {
@@ -57,17 +40,17 @@ describe('WeibanLimiter and the delay between deciding and arriving', () => {
     expect(limiter.stats().calls).toEqual({ 'form/user/list': 15 });
   });
 
-  it('hands the next container every send that still holds a place in the budget', async () => {
+  it('hands the next caller every send that still holds a place in the budget', () => {
     const clock = new JumpingClock();
-    const limiter = new WeibanLimiter({ maxInFlight: 4, perMinute: 600, clock });
-    await limiter.schedule('form/user/list', () => Promise.resolve());
+    const log = new SendLog();
+    log.record('form/user/list', clock.now());
 
     clock.advance(MINUTE_MS + SEND_SKEW_MS / 2);
-    const held = limiter.snapshot().sent['form/user/list'];
+    const held = SendLog.from(log.toShared(clock.now())).inMinute('form/user/list', clock.now());
     clock.advance(SEND_SKEW_MS);
-    const released = limiter.snapshot().sent['form/user/list'];
+    const released = log.toShared(clock.now()).seconds['form/user/list'];
 
-    expect(held).toHaveLength(1);
+    expect(held).toBe(1);
     expect(released).toBeUndefined();
   });
 });

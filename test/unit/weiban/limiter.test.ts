@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { VirtualClock } from '../../../dev/virtual-clock.js';
-import { RateLimitedError } from '../../../lib/weiban/errors.js';
+import { FrequencyLimitError, RateLimitedError } from '../../../lib/weiban/errors.js';
 import { WeibanLimiter } from '../../../lib/weiban/limiter.js';
+import { JumpingClock } from '../../support/jumping-clock.js';
 
 const tick = () => new Promise((resolve) => setImmediate(resolve));
 
@@ -29,8 +30,9 @@ describe('WeibanLimiter', () => {
   });
 
   it('holds the per-endpoint budget over a rolling minute, and only for that endpoint', async () => {
-    const clock = new VirtualClock({ scale: 10_000 });
-    const limiter = new WeibanLimiter({ maxInFlight: 4, perMinute: 5, clock });
+    const clock = new JumpingClock();
+    // One at a time: each wait jumps this clock, so waits must not overlap.
+    const limiter = new WeibanLimiter({ maxInFlight: 1, perMinute: 5, clock });
     const sentAt: number[] = [];
 
     await Promise.all(
@@ -51,10 +53,13 @@ describe('WeibanLimiter', () => {
     expect(limiter.stats().calls).toEqual({ list: 12, token: 1 });
   });
 
-  it('refuses to call a blocked endpoint until the block ends, without calling it', async () => {
+  it('blocks an endpoint for 60 s after a 10053, refusing calls to it without calling it', async () => {
     const clock = new VirtualClock();
     const limiter = new WeibanLimiter({ maxInFlight: 4, perMinute: 600, clock });
-    limiter.block('list', clock.now() + 60_000);
+    const breach = new FrequencyLimitError('list', 10053, 'frequency limit');
+    await expect(limiter.schedule('list', () => Promise.reject(breach))).rejects.toBeInstanceOf(
+      RateLimitedError,
+    );
     let called = false;
 
     await expect(
@@ -69,6 +74,61 @@ describe('WeibanLimiter', () => {
     clock.advance(60_001);
     await expect(limiter.schedule('list', () => Promise.resolve('ok'))).resolves.toBe('ok');
     expect(called).toBe(false);
+  });
+
+  it('takes a 10053 that persists past the 60 s block for the hourly block, then the daily one', async () => {
+    const clock = new JumpingClock();
+    const limiter = new WeibanLimiter({ maxInFlight: 4, perMinute: 600, clock });
+    const breach = () =>
+      limiter.schedule('list', () =>
+        Promise.reject(new FrequencyLimitError('list', 10053, 'frequency limit')),
+      );
+    const untils: number[] = [];
+
+    for (let round = 0; round < 3; round += 1) {
+      const started = clock.now();
+      const error: unknown = await breach().catch((caught: unknown) => caught);
+      expect(error).toBeInstanceOf(RateLimitedError);
+      untils.push((error as RateLimitedError).until - started);
+      expect(limiter.blockLevel('list')).toBe(round + 1);
+      clock.advance((error as RateLimitedError).until - clock.now() + 1);
+    }
+
+    expect(untils).toEqual([60_000, 3_600_000, 86_400_000]);
+  });
+
+  it('starts again from the 60 s block when the last block ended long ago', async () => {
+    const clock = new VirtualClock();
+    const limiter = new WeibanLimiter({ maxInFlight: 4, perMinute: 600, clock });
+    const breach = () =>
+      limiter
+        .schedule('list', () =>
+          Promise.reject(new FrequencyLimitError('list', 10053, 'frequency limit')),
+        )
+        .catch((caught: unknown) => caught as RateLimitedError);
+    const first = await breach();
+    clock.advance(first.until - clock.now() + 30 * 60_000);
+
+    const second = await breach();
+
+    expect(second.until - clock.now()).toBeLessThanOrEqual(60_000);
+    expect(limiter.blockLevel('list')).toBe(1);
+  });
+
+  it('counts answers to requests already in flight when a block began as the same breach', async () => {
+    const clock = new VirtualClock();
+    const limiter = new WeibanLimiter({ maxInFlight: 4, perMinute: 600, clock });
+    const breaches = Array.from({ length: 4 }, () =>
+      limiter
+        .schedule('list', () =>
+          Promise.reject(new FrequencyLimitError('list', 10053, 'frequency limit')),
+        )
+        .catch((caught: unknown) => caught),
+    );
+
+    await Promise.all(breaches);
+
+    expect(limiter.blockLevel('list')).toBe(1);
   });
 
   it('gives up waiting for a slot when the signal aborts', async () => {
