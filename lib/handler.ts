@@ -40,11 +40,22 @@ export function pollHandler(
       durationMs: summary.duration_ms,
       forms: summary.forms,
     });
-    const polled = summary.forms.filter((form) => form.outcome !== 'failed');
+    // A form deferred before its first page made no progress: a run of nothing but those
+    // and failures polled nothing, and says so as a Lambda error (G10).
+    const polled = summary.forms.filter(
+      (form) => form.outcome !== 'failed' && form.outcome !== 'deferred',
+    );
     if (summary.forms.length > 0 && polled.length === 0) {
-      const reasons = [...new Set(summary.forms.map((form) => form.error?.message ?? 'unknown'))];
+      const reasons = [...new Set(summary.forms.map(stallReason))];
       throw new PollFailedError(`no form could be polled: ${reasons.join('; ')}`);
     }
     return summary;
   };
+}
+
+function stallReason(form: RunSummary['forms'][number]): string {
+  if (form.outcome === 'deferred') {
+    return 'the invocation had no time for a page before its deadline margin (see DEADLINE_MARGIN_MS and the function timeout)';
+  }
+  return form.error?.message ?? 'unknown';
 }

@@ -66,8 +66,11 @@ export function recordRun(
   sink.addMetric('pages', MetricUnit.Count, totals.pages);
   sink.addMetric('run_duration', MetricUnit.Milliseconds, summary.duration_ms);
   const failedForms = summary.forms.filter((form) => form.outcome === 'failed').length;
+  const deferredForms = summary.forms.filter((form) => form.outcome === 'deferred').length;
   sink.addMetric('forms_failed', MetricUnit.Count, failedForms);
-  if (failedForms === 0) sink.addMetric('runs_ok', MetricUnit.Count, 1);
+  sink.addMetric('forms_deferred', MetricUnit.Count, deferredForms);
+  // A run that left a form untouched is not healthy, whatever the reason (G10).
+  if (failedForms === 0 && deferredForms === 0) sink.addMetric('runs_ok', MetricUnit.Count, 1);
   const lags = summary.forms.flatMap((form) =>
     form.cursor === null ? [] : [Math.max(0, Math.floor(nowMs / 1000) - form.cursor)],
   );

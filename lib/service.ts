@@ -4,6 +4,7 @@ import type { SSMClient } from '@aws-sdk/client-ssm';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { clockTimeout, systemClock, type Clock } from './clock.js';
 import type { Config } from './config.js';
+import { fitMargin } from './deadline.js';
 import { Redactor } from './errors.js';
 import type { RunSummary } from './model.js';
 import { WeibanMeter } from './observability.js';
@@ -122,18 +123,17 @@ export function createPollService(options: ServiceOptions): PollService {
     ledger,
     publisher,
     run: async (ctx) => {
+      const remainingAtStart = ctx.remainingMs();
+      const deadlineMarginMs = fitMargin(config.deadlineMarginMs, remainingAtStart);
       // Requests still in flight when half the deadline margin is left are aborted, leaving
       // the other half to save a continuation (G6).
-      const deadline = clockTimeout(
-        clock,
-        Math.max(1, ctx.remainingMs() - config.deadlineMarginMs / 2),
-      );
+      const deadline = clockTimeout(clock, Math.max(1, remainingAtStart - deadlineMarginMs / 2));
       const signal =
         ctx.signal === undefined ? deadline.signal : AbortSignal.any([ctx.signal, deadline.signal]);
       try {
         return await poll(
           {
-            settings: config,
+            settings: { ...config, deadlineMarginMs },
             weiban,
             forms,
             ledger,

@@ -92,6 +92,7 @@ describe('the run metrics, as CloudWatch EMF on stdout', () => {
       pages: 4,
       run_duration: 2_345,
       forms_failed: 2,
+      forms_deferred: 0,
       lag_seconds: 1_200,
     });
     expect(total).not.toHaveProperty('runs_ok');
@@ -134,17 +135,21 @@ describe('the run metrics, as CloudWatch EMF on stdout', () => {
     ['every form polled', ['ok', 'ok'], 1],
     ['forms busy or continued are not failures', ['busy', 'continued'], 1],
     ['one form failed', ['ok', 'failed'], undefined],
-  ] as const)('counts a run as ok only when no form failed: %s', (_, outcomes, runsOk) => {
-    const sink = new Metrics();
-    const summary = runSummary(
-      outcomes.map((outcome, index) => formSummary({ form_id: 842 + index, outcome })),
-    );
+    ['one form deferred without a page', ['ok', 'deferred'], undefined],
+  ] as const)(
+    'counts a run as ok only when no form failed or stalled: %s',
+    (_, outcomes, runsOk) => {
+      const sink = new Metrics();
+      const summary = runSummary(
+        outcomes.map((outcome, index) => formSummary({ form_id: 842 + index, outcome })),
+      );
 
-    recordRun(sink, summary, new WeibanMeter(), NOW_MS);
-    sink.publishStoredMetrics();
+      recordRun(sink, summary, new WeibanMeter(), NOW_MS);
+      sink.publishStoredMetrics();
 
-    expect(findDocument(emf.documents(), { service: 'weiban-forms-test' }).runs_ok).toBe(runsOk);
-  });
+      expect(findDocument(emf.documents(), { service: 'weiban-forms-test' }).runs_ok).toBe(runsOk);
+    },
+  );
 
   it('counts Weiban errors and run time per form as well as in total', () => {
     const sink = new Metrics();
@@ -218,5 +223,28 @@ describe('the run metrics, as CloudWatch EMF on stdout', () => {
       weiban_errors: 1,
     });
     expect(service.run).toHaveBeenCalledWith(expect.objectContaining({ runId: 'request-1' }));
+  });
+
+  it('fails the invocation when every form was deferred for lack of time, and says why', async () => {
+    const sink = new Metrics();
+    const stalled = runSummary(
+      [842, 901].map((formId) => formSummary({ form_id: formId, outcome: 'deferred', pages: 0 })),
+    );
+    const service = { run: vi.fn(() => Promise.resolve(stalled)), meter: new WeibanMeter() };
+    const handler = middy()
+      .use(logMetrics(sink))
+      .handler(pollHandler(service, { log: { info: vi.fn() }, sink, now: () => NOW_MS }));
+    const context = lambdaContext({
+      awsRequestId: 'request-1',
+      getRemainingTimeInMillis: () => 900,
+    });
+
+    await expect(handler(undefined, context)).rejects.toThrow(
+      /no form could be polled: the invocation had no time for a page/,
+    );
+
+    const total = findDocument(emf.documents(), { service: 'weiban-forms-test' });
+    expect(total).toMatchObject({ forms_deferred: 2, forms_failed: 0 });
+    expect(total).not.toHaveProperty('runs_ok');
   });
 });

@@ -152,4 +152,21 @@ describe('a run over the real adapters, with AWS mocked', () => {
     });
     expect(sns).toHaveReceivedCommandTimes(PublishBatchCommand, 1);
   });
+
+  it('polls with a function shorter than the configured deadline margin, keeping a quarter for the margin', async () => {
+    sns.on(PublishBatchCommand).callsFake((input: PublishBatchCommandInput) => ({
+      Successful: (input.PublishBatchRequestEntries ?? []).map((entry) => ({
+        Id: entry.Id,
+        MessageId: 'x',
+      })),
+      Failed: [],
+    }));
+    const started = Date.now();
+    // A 5 s function with DEADLINE_MARGIN_MS at its 10 s default.
+    const remainingMs = () => 5_000 - (Date.now() - started);
+
+    const summary = await service().run({ runId: 'run-1', remainingMs });
+
+    expect(summary.forms[0]).toMatchObject({ outcome: 'ok', published: 2, cursor: NOW_S });
+  });
 });
