@@ -146,6 +146,17 @@ describe('the metrics the alarms and the dashboard select', () => {
     });
   });
 
+  it("alarms when the oldest form cursor lags more than the stage's lagAlarmSeconds, whatever the cause", () => {
+    const properties = get(alarms, 'Resources', 'PollLagAlarm', 'Properties') as Json;
+    expect(properties).toMatchObject({
+      MetricName: 'lag_seconds',
+      Statistic: 'Maximum',
+      Period: 60,
+      ComparisonOperator: 'GreaterThanThreshold',
+    });
+    expect(resolve(String(properties.Threshold))).toBe('600');
+  });
+
   it("alarms on the poll function's errors and mails the alarm topic only when an address is given", () => {
     expect(get(alarms, 'Resources', 'PollErrorsAlarm', 'Properties')).toMatchObject({
       Namespace: 'AWS/Lambda',
