@@ -149,9 +149,6 @@ class ScheduleWorld {
   }
 
   async step(step: Step): Promise<void> {
-    // A step is a scheduled minute later: whatever a dead process left in flight at Weiban has
-    // finished by then. (Within one process, the limiter itself holds abandoned requests' slots.)
-    await waitFor(() => this.simulator.inFlight === 0);
     const states = await readStates(this.clients.doc, this.emulators.tableName, this.formIds);
     const nowS = this.#nowS;
     this.formIds.forEach((formId, k) => {
@@ -196,6 +193,15 @@ class ScheduleWorld {
     this.plan.disarm();
     this.simulator.clearFaults();
     await this.#checkCursors('after a faulty step');
+    await this.#minutePasses();
+  }
+
+  /**
+   * A scheduled minute later. Real time passes for what is still out at Weiban (a dead
+   * process's slow request goes on being processed) before the clock jumps, as it would.
+   */
+  async #minutePasses(): Promise<void> {
+    await waitFor(() => this.simulator.inFlight === 0);
     this.clock.advance(MINUTE_MS);
   }
 
@@ -205,7 +211,7 @@ class ScheduleWorld {
       const summary = await this.#invoke(this.#process(), MINUTE_MS);
       if (summary !== undefined) this.#lastSummaries.push(summary);
       await this.#checkCursors('after a clean run');
-      this.clock.advance(MINUTE_MS);
+      await this.#minutePasses();
     }
   }
 
@@ -322,11 +328,9 @@ class ScheduleWorld {
         v.push(`after the faults stopped, forms did not recover: ${JSON.stringify(stuck)}`);
     }
 
-    // G4, as Weiban counted it.
+    // G4, as Weiban counted it: per corp, whichever containers sent the requests.
     const stats = this.simulator.stats();
-    const inFlightCap = this.#overlapped ? 8 : 4;
-    if (stats.maxInFlight > inFlightCap)
-      v.push(`Weiban saw ${stats.maxInFlight} requests in flight (cap ${inFlightCap})`);
+    if (stats.maxInFlight > 4) v.push(`Weiban saw ${stats.maxInFlight} requests in flight (cap 4)`);
     for (const [endpoint, peak] of Object.entries(stats.peakPerMinute)) {
       if (peak > BUDGET)
         v.push(`Weiban saw ${peak} ${endpoint} calls in a minute (budget ${BUDGET})`);
