@@ -36,7 +36,7 @@ export interface Config {
   /** Forms whose events carry the submitters' answers; `'all'` for `*`. */
   readonly answerFormIds: readonly number[] | 'all';
   readonly emitResubmissions: boolean;
-  /** Below this much Lambda time left, no new page is started (G6). */
+  /** Below this much Lambda time left, no new page is started (docs/guarantees.md#g6). */
   readonly deadlineMarginMs: number;
   /** Token lifetime assumed when Weiban's answer carries no `expires_in`. */
   readonly tokenTtlFallbackSeconds: number;

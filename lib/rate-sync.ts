@@ -9,9 +9,9 @@ export interface RateLedgerStore {
 }
 
 /**
- * Shares the limiter's recent sends with the next container (G4). A new container restores
- * them once; a busy run saves them every `headroom` sends, so at most `headroom` sends are
- * ever unknown to a successor, and budget + headroom stays within Weiban's 600 a minute.
+ * Shares the limiter's recent sends with the next container (docs/guarantees.md#g4). A new
+ * container restores them once; a busy run saves them every `headroom` sends, so at most `headroom`
+ * sends are ever unknown to a successor, and budget + headroom stays within Weiban's 600 a minute.
  * Quiet runs save nothing, so an idle tick costs no write.
  */
 export class RateSync {

@@ -4,7 +4,7 @@ import { corpPk, RATE_SK } from './keys.js';
 
 /**
  * The corp's recent Weiban sends and blocks, kept so that a new container paces itself
- * against what the last one did in the same minute (G4).
+ * against what the last one did in the same minute (docs/guarantees.md#g4).
  */
 export class DynamoRateLedger {
   readonly #client: DynamoDBDocumentClient;

@@ -47,7 +47,7 @@ export function tokenFetcher(
   };
 }
 
-/** The smart-form endpoints this service reads, with the token handled (G5). */
+/** The smart-form endpoints this service reads, with the token handled (docs/guarantees.md#g5). */
 export class WeibanClient {
   readonly #transport: WeibanTransport;
   readonly #tokens: TokenProvider;
