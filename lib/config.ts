@@ -1,8 +1,11 @@
 import { z } from 'zod';
 
-/** Weiban: fewer than 5 requests in processing per corp (10052). */
+/** Weiban: fewer than 5 requests in processing per corp (10052; docs/weiban-api.md#limits). */
 export const HARD_MAX_IN_FLIGHT = 4;
-/** Weiban: at most 600 requests per endpoint per minute (10053, then a 60 s block). */
+/**
+ * Weiban: at most 600 requests per endpoint per minute (10053, then a 60 s block;
+ * docs/weiban-api.md#limits).
+ */
 export const HARD_MAX_PER_MINUTE = 600;
 
 export class ConfigError extends Error {

@@ -39,9 +39,10 @@ export interface PageAssessment {
 /**
  * Sorts one page's rows and decides whether another page follows.
  *
- * Why these stopping rules: Weiban's largest `limit` is unknown, so a short page alone does
- * not prove the end while `total` says more rows exist; and `total` can be stale or wrong,
- * so when it contradicts the rows in hand, only a short page ends the window.
+ * Why these stopping rules: Weiban's largest `limit` is unknown
+ * (docs/weiban-api.md#form-user-list), so a short page alone does not prove the end while `total`
+ * says more rows exist; and `total` can be stale or wrong, so when it contradicts the rows in hand,
+ * only a short page ends the window.
  */
 export function assessPage(input: {
   readonly formId: number;

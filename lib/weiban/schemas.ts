@@ -6,7 +6,10 @@ export const envelopeSchema = z.looseObject({
   errmsg: z.string().optional(),
 });
 
-/** `POST /open-api/access_token/get`. `expires_in` is only seen in client code, so optional. */
+/**
+ * `POST /open-api/access_token/get`. `expires_in` is only seen in client code, so optional
+ * (docs/weiban-api.md#token).
+ */
 export const tokenSchema = z.looseObject({
   access_token: z.string().min(1),
   expires_in: z.number().int().positive().optional(),

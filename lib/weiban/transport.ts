@@ -15,7 +15,7 @@ import {
 import type { WeibanLimiter } from './limiter.js';
 import { describeIssues, envelopeSchema } from './schemas.js';
 
-/** Weiban: a per-minute breach blocks the caller for 60 s. */
+/** Weiban: a per-minute breach blocks the caller for 60 s (docs/weiban-api.md#limits). */
 export const BLOCK_MS = 60_000;
 
 export interface RetryPolicy {
