@@ -29,7 +29,7 @@ export interface Endpoints {
 export interface DeploymentOptions {
   readonly endpoints: Endpoints;
   readonly formIds: readonly number[];
-  /** Spec C variables on top of the deployment's own. */
+  /** Configuration variables (docs/guarantees.md#config) on top of the deployment's own. */
   readonly env?: Record<string, string>;
   readonly simulator?: SimulatorOptions;
   readonly clock?: VirtualClock;

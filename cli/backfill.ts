@@ -36,11 +36,12 @@ export interface BackfillRun {
 }
 
 /**
- * Reads one form's submitters in a fixed window, page by page at the limiter's pace (G4), and
- * publishes those not recorded yet, then records them: the poller's order, so a crash can only
- * repeat an event under the same id, never lose one (G1, G2). Progress is saved after every
- * page, so an interrupted backfill resumes at the page it stopped on; the ledger makes any
- * overlap harmless. The form's cursor is never touched.
+ * Reads one form's submitters in a fixed window, page by page at the limiter's pace
+ * (docs/guarantees.md#g4), and publishes those not recorded yet, then records them: the poller's
+ * order, so a crash can only repeat an event under the same id, never lose one
+ * (docs/guarantees.md#g1, #g2). Progress is saved after every page, so an interrupted backfill
+ * resumes at the page it stopped on; the ledger makes any overlap harmless. The form's cursor is
+ * never touched.
  */
 export async function backfill(deps: BackfillDeps, run: BackfillRun): Promise<BackfillProgress> {
   const { formId, signal } = run;
@@ -116,8 +117,8 @@ export async function backfill(deps: BackfillDeps, run: BackfillRun): Promise<Ba
     }
   };
 
-  // G3: a row met twice, or a total that grew, means rows moved while reading; one more
-  // pass from the top finds any that slid past the read position.
+  // G3 (docs/guarantees.md#g3): a row met twice, or a total that grew, means rows moved while
+  // reading; one more pass from the top finds any that slid past the read position.
   if (await pass(progress.offset, false)) {
     run.onSecondPass?.();
     await pass(0, true);

@@ -1,8 +1,9 @@
 /**
- * `npm start`: the service on this machine with nothing to set up (spec L). Starts the Weiban
- * simulator, DynamoDB Local and moto; creates the table from serverless.yml and the topic with
- * a subscribed queue; runs the real handler every few seconds and prints each delivered event.
- * With WEIBAN_CORP_ID, WEIBAN_SECRET and FORM_IDS set it polls the real Weiban instead.
+ * `npm start`: the service on this machine with nothing to set up (docs/guarantees.md#local).
+ * Starts the Weiban simulator, DynamoDB Local and moto; creates the table from serverless.yml and
+ * the topic with a subscribed queue; runs the real handler every few seconds and prints each
+ * delivered event. With WEIBAN_CORP_ID, WEIBAN_SECRET and FORM_IDS set it polls the real Weiban
+ * instead.
  *
  *   npm start                   until Ctrl-C
  *   npm start -- --once         one run, then exit
@@ -45,7 +46,8 @@ const SIM_FORMS = new Map([
   [901, '客户回访问卷'],
   [977, '线下活动签到'],
 ]);
-// The first run picks up this much history, so events show at once (G7: START_FROM a time).
+// The first run picks up this much history, so events show at once (START_FROM a time,
+// docs/guarantees.md#g7).
 const HISTORY_S = 15 * 60;
 // The deployed function's timeout (serverless.yml custom.poll.timeoutSeconds).
 const RUN_BUDGET_MS = 60_000;
@@ -178,7 +180,8 @@ async function startLocal(mode: Mode, stops: (() => Promise<void>)[]): Promise<L
           ...process.env,
           TABLE_NAME: NAME,
           TOPIC_ARN: topic.topicArn,
-          // Weiban's limits are per corp: leave room for a deployed poller of the same corp (G4).
+          // Weiban's limits are per corp: leave room for a deployed poller of the same corp
+          // (docs/guarantees.md#g4).
           WEIBAN_MAX_IN_FLIGHT: process.env.WEIBAN_MAX_IN_FLIGHT ?? '2',
           WEIBAN_MAX_PER_MINUTE: process.env.WEIBAN_MAX_PER_MINUTE ?? '200',
         }
@@ -218,7 +221,8 @@ async function startLocal(mode: Mode, stops: (() => Promise<void>)[]): Promise<L
       AWS_ENDPOINT_URL_SSM: moto.endpoint,
       TABLE_NAME: NAME,
       TOPIC_ARN: topic.topicArn,
-      // The simulator's credentials only: a real secret is never written to a file (G9).
+      // The simulator's credentials only: a real secret is never written to a file
+      // (docs/guarantees.md#g9).
       ...(simulatorUrl !== undefined && {
         WEIBAN_BASE_URL: simulatorUrl,
         WEIBAN_CORP_ID: SIM_CORP.id,
@@ -374,7 +378,7 @@ function lambdaContext(getRemainingTimeInMillis: () => number): Context {
   return context as Context;
 }
 
-/** The counts of spec H for one run, on one line. */
+/** The handler summary's counts for one run (docs/guarantees.md#handler), on one line. */
 function summaryLine(run: number, summary: RunSummary): string {
   const outcomes = new Map<string, number>();
   for (const form of summary.forms)

@@ -14,8 +14,8 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { parse, type CollectionTag, type ScalarTag } from 'yaml';
 
-// Spec S: the packaged template is the only definition of the table. Local tables are built
-// from serverless.yml's FormsTable resource, never from a copy.
+// docs/guarantees.md#storage: the packaged template is the only definition of the table. Local
+// tables are built from serverless.yml's FormsTable resource, never from a copy.
 const TABLE_LOGICAL_ID = 'FormsTable';
 const DEFAULT_SERVERLESS_YML = fileURLToPath(new URL('../serverless.yml', import.meta.url));
 

@@ -1,8 +1,11 @@
 import { z } from 'zod';
 
-/** Weiban: fewer than 5 requests in processing per corp (10052). */
+/** Weiban: fewer than 5 requests in processing per corp (10052; docs/weiban-api.md#limits). */
 export const HARD_MAX_IN_FLIGHT = 4;
-/** Weiban: at most 600 requests per endpoint per minute (10053, then a 60 s block). */
+/**
+ * Weiban: at most 600 requests per endpoint per minute (10053, then a 60 s block;
+ * docs/weiban-api.md#limits).
+ */
 export const HARD_MAX_PER_MINUTE = 600;
 /** Weiban: at most 36,000 requests per endpoint per hour (10053, then a 60-minute block). */
 export const HARD_MAX_PER_HOUR = 34_000;
@@ -39,7 +42,7 @@ export interface Config {
   /** Forms whose events carry the submitters' answers; `'all'` for `*`. */
   readonly answerFormIds: readonly number[] | 'all';
   readonly emitResubmissions: boolean;
-  /** Below this much Lambda time left, no new page is started (G6). */
+  /** Below this much Lambda time left, no new page is started (docs/guarantees.md#g6). */
   readonly deadlineMarginMs: number;
   /** Token lifetime assumed when Weiban's answer carries no `expires_in`. */
   readonly tokenTtlFallbackSeconds: number;

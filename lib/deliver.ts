@@ -32,7 +32,7 @@ export interface DeliveryOutcome {
 
 /**
  * Publishes one page's new submitters, then records those SNS accepted. Publishing first means
- * a crash can only repeat an event under the same id, never lose one (G1, G2).
+ * a crash can only repeat an event under the same id, never lose one (docs/guarantees.md#g1, #g2).
  */
 export async function deliver(
   deps: DeliverDeps,
@@ -82,7 +82,10 @@ export async function deliver(
   };
 }
 
-/** Fails the window when SNS refused anything, so the cursor stays and the next run retries (G1). */
+/**
+ * Fails the window when SNS refused anything, so the cursor stays and the next run retries
+ * (docs/guarantees.md#g1).
+ */
 export function requireAllPublished(outcome: DeliveryOutcome): void {
   const [first] = outcome.refused;
   if (first !== undefined) {

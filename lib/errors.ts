@@ -23,7 +23,10 @@ export class StateConflictError extends ServiceError {
 /** A record or state write that DynamoDB still refused after retries. */
 export class StoreWriteError extends ServiceError {}
 
-/** Events SNS refused; they stay unrecorded so the next run publishes them again (G1). */
+/**
+ * Events SNS refused; they stay unrecorded so the next run publishes them again
+ * (docs/guarantees.md#g1).
+ */
 export class PublishError extends ServiceError {
   constructor(
     readonly failedIds: readonly string[],
@@ -39,7 +42,7 @@ export const isAbort = (error: unknown): boolean =>
 
 /**
  * Remembers every value that must never be shown (the secret, each token) and masks them in
- * text from outside, e.g. an errmsg that echoes a credential (G9).
+ * text from outside, e.g. an errmsg that echoes a credential (docs/guarantees.md#g9).
  */
 export class Redactor {
   readonly #values = new Set<string>();

@@ -39,7 +39,9 @@ const submissionOut = z
     description: 'One submission of the form by the submitter; a resubmission adds one.',
   });
 
-/** The `data` of an event: every field Weiban returned for the submitter (spec E). */
+/**
+ * The `data` of an event: every field Weiban returned for the submitter (docs/guarantees.md#event).
+ */
 export const eventDataSchema = z
   .looseObject({
     form_id: z.number().int().positive().describe('The Weiban smart form.'),
@@ -72,7 +74,7 @@ export const eventDataSchema = z
       'Every field Weiban returned for the submitter (fields Weiban adds later pass through), plus answers when enabled.',
   });
 
-/** The envelope every consumer receives as the SNS message body (spec E). */
+/** The envelope every consumer receives as the SNS message body (docs/guarantees.md#event). */
 export const formEventSchema = z
   .object({
     id: z
@@ -107,7 +109,7 @@ export const formEventSchema = z
 export type FormEvent = z.infer<typeof formEventSchema>;
 export type FormEventData = z.infer<typeof eventDataSchema>;
 
-/** The event id consumers dedupe on (spec E). */
+/** The event id consumers dedupe on (docs/guarantees.md#event-id). */
 export function eventId(corpId: string, formId: number, uId: number, submitAt?: number): string {
   const base = `weiban:${corpId}:${formId}:${uId}`;
   return submitAt === undefined ? base : `${base}:${submitAt}`;
@@ -160,7 +162,7 @@ function toSubmissionOut(submission: Submission): z.infer<typeof submissionOut> 
   };
 }
 
-/** SNS message attributes subscribers filter on (spec E). */
+/** SNS message attributes subscribers filter on (docs/guarantees.md#event-attributes). */
 export function messageAttributes(event: FormEvent): OutgoingMessage['attributes'] {
   const attributes: Record<string, { DataType: 'String' | 'Number'; StringValue: string }> = {
     event_type: { DataType: 'String', StringValue: event.type },

@@ -12,12 +12,15 @@ export function scheduleEventId(event: unknown): string | undefined {
   return typeof event.id === 'string' ? event.id : undefined;
 }
 
-/** No form could be polled at all: the one case the handler fails, so Lambda errors mean something (spec H). */
+/**
+ * No form could be polled at all: the one case the handler fails, so Lambda errors mean something
+ * (docs/guarantees.md#handler).
+ */
 export class PollFailedError extends ServiceError {}
 
 /**
  * The schedule's entry point, minus the wiring: one run over every form, metrics, a log line,
- * and the summary of spec H as the result.
+ * and the summary (docs/guarantees.md#handler) as the result.
  */
 export function pollHandler(
   service: Pick<PollService, 'run' | 'meter'>,
@@ -41,7 +44,7 @@ export function pollHandler(
       forms: summary.forms,
     });
     // A form deferred before its first page made no progress: a run of nothing but those
-    // and failures polled nothing, and says so as a Lambda error (G10).
+    // and failures polled nothing, and says so as a Lambda error (docs/guarantees.md#g10).
     const polled = summary.forms.filter(
       (form) => form.outcome !== 'failed' && form.outcome !== 'deferred',
     );

@@ -8,10 +8,13 @@ export interface Window {
   readonly end: number;
 }
 
-/** A window a run could not finish, and where the next run picks it up (G6). */
+/** A window a run could not finish, and where the next run picks it up (docs/guarantees.md#g6). */
 export interface Continuation extends Window {
   readonly offset: number;
-  /** Weiban's `total` when the continuation was saved; growth on resume means inserted rows (G3). */
+  /**
+   * Weiban's `total` when the continuation was saved; growth on resume means inserted rows
+   * (docs/guarantees.md#g3).
+   */
   readonly total?: number;
 }
 
@@ -30,9 +33,15 @@ export interface FormState {
   readonly formId: number;
   /** Bumped by every write, so a writer without the lease can tell it is up to date. */
   readonly version: number;
-  /** Every submitter with `submit_at` ≤ cursor that Weiban returned has been published (G1). */
+  /**
+   * Every submitter with `submit_at` ≤ cursor that Weiban returned has been published
+   * (docs/guarantees.md#g1).
+   */
   readonly cursor: number;
-  /** Nothing before this is read: the START_FROM of the first run, or a reset (G7). */
+  /**
+   * Nothing before this is read: the START_FROM of the first run, or a reset
+   * (docs/guarantees.md#g7).
+   */
   readonly origin: number;
   readonly startMode: StartMode;
   readonly continuation?: Continuation;
@@ -51,7 +60,7 @@ export type FormOutcome =
   | 'ok'
   /** A new form was given its start; nothing was read yet (START_FROM=now). */
   | 'initialized'
-  /** The deadline came mid-window; a continuation was saved (G6). */
+  /** The deadline came mid-window; a continuation was saved (docs/guarantees.md#g6). */
   | 'continued'
   /** The deadline came before any page; nothing changed. */
   | 'deferred'
@@ -59,7 +68,7 @@ export type FormOutcome =
   | 'busy'
   | 'failed';
 
-/** One form's line in the handler's summary (spec H). */
+/** One form's line in the handler's summary (docs/guarantees.md#handler). */
 export interface FormSummary {
   readonly form_id: number;
   readonly outcome: FormOutcome;

@@ -69,7 +69,7 @@ export function recordRun(
   const deferredForms = summary.forms.filter((form) => form.outcome === 'deferred').length;
   sink.addMetric('forms_failed', MetricUnit.Count, failedForms);
   sink.addMetric('forms_deferred', MetricUnit.Count, deferredForms);
-  // A run that left a form untouched is not healthy, whatever the reason (G10).
+  // A run that left a form untouched is not healthy, whatever the reason (docs/guarantees.md#g10).
   if (failedForms === 0 && deferredForms === 0) sink.addMetric('runs_ok', MetricUnit.Count, 1);
   const lags = summary.forms.flatMap((form) =>
     form.cursor === null ? [] : [Math.max(0, Math.floor(nowMs / 1000) - form.cursor)],

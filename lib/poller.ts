@@ -73,7 +73,8 @@ const STALLED_PAGES = 3;
 /**
  * Polls every configured form once: reads each form's frozen window page by page, publishes
  * the submitters not yet recorded, records them, and moves the cursor only when the whole
- * window is done (G1–G3, G6, G7). One form's failure never stops the others.
+ * window is done (docs/guarantees.md#g1 to #g3, #g6, #g7). One form's failure never stops the
+ * others.
  */
 export async function poll(deps: PollerDeps, ctx: RunContext): Promise<RunSummary> {
   const started = deps.clock.now();
@@ -160,7 +161,7 @@ class FormRun {
   /**
    * Weiban's `total` when this window's first page was read, carried by every continuation
    * until the window is done: any growth since means rows may have landed above the read
-   * position, and only a catch-up from the top clears that (G3 across runs).
+   * position, and only a catch-up from the top clears that (docs/guarantees.md#g3, across runs).
    */
   #baseline: number | undefined;
 
@@ -183,7 +184,8 @@ class FormRun {
           initialState(settings.startFrom, toUnixSeconds(now)),
           now,
         );
-        // G7: START_FROM=now begins at the present; there is no history to read yet.
+        // G7 (docs/guarantees.md#g7): START_FROM=now begins at the present; there is no history to
+        // read yet.
         if (settings.startFrom.mode === 'now') return this.#result('initialized', state.cursor);
       }
       if (
@@ -211,9 +213,9 @@ class FormRun {
       state = main.state;
       if (main.kind === 'restart') continue;
       if (main.kind === 'deadline') return this.#stopForDeadline(state, plan, main.offset);
-      // G3: a row met again on a later page means one was inserted above the read position,
-      // and a continuation whose total grew means rows were inserted between runs. Either
-      // way one pass from the top finds them before the cursor moves past them.
+      // G3 (docs/guarantees.md#g3): a row met again on a later page means one was inserted above
+      // the read position, and a continuation whose total grew means rows were inserted between
+      // runs. Either way one pass from the top finds them before the cursor moves past them.
       const insertedBetweenRuns =
         plan.total !== undefined && main.total > plan.total
           ? plan.offset + main.total - plan.total
@@ -405,7 +407,8 @@ class FormRun {
     };
   }
 
-  // G6: no new page this close to the deadline; the next run resumes at `offset`.
+  // G6 (docs/guarantees.md#g6): no new page this close to the deadline; the next run resumes at
+  // `offset`.
   async #stopForDeadline(
     state: FormState,
     plan: Continuation,

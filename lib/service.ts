@@ -76,7 +76,8 @@ export function createPollService(options: ServiceOptions): PollService {
     },
   });
   const meter = new WeibanMeter();
-  // G9: a plain secret is known from the start; tokens and an SSM secret as they are used.
+  // G9 (docs/guarantees.md#g9): a plain secret is known from the start; tokens and an SSM secret as
+  // they are used.
   const redactor = new Redactor();
   if (config.secret.kind === 'plain') redactor.add(config.secret.value);
   const transport = new WeibanTransport({
@@ -126,7 +127,7 @@ export function createPollService(options: ServiceOptions): PollService {
       const remainingAtStart = ctx.remainingMs();
       const deadlineMarginMs = fitMargin(config.deadlineMarginMs, remainingAtStart);
       // Requests still in flight when half the deadline margin is left are aborted, leaving
-      // the other half to save a continuation (G6).
+      // the other half to save a continuation (docs/guarantees.md#g6).
       const deadline = clockTimeout(clock, Math.max(1, remainingAtStart - deadlineMarginMs / 2));
       const signal =
         ctx.signal === undefined ? deadline.signal : AbortSignal.any([ctx.signal, deadline.signal]);

@@ -2,7 +2,9 @@ import type { StartFrom } from './config.js';
 import type { Continuation, FormState, StartMode, Submitter, Window } from './model.js';
 import type { RecordedSubmitter } from './ports.js';
 
-/** Where a form with no state begins (G7): the present, or the configured time. */
+/**
+ * Where a form with no state begins (docs/guarantees.md#g7): the present, or the configured time.
+ */
 export function initialState(
   startFrom: StartFrom,
   nowS: number,
@@ -12,8 +14,8 @@ export function initialState(
 }
 
 /**
- * The window this run reads, frozen at its start (G3): the saved continuation if a run left
- * one, else `[cursor − lookback, now]`, never reaching before the form's origin.
+ * The window this run reads, frozen at its start (docs/guarantees.md#g3): the saved continuation if
+ * a run left one, else `[cursor − lookback, now]`, never reaching before the form's origin.
  */
 export function planWindow(state: FormState, nowS: number, lookbackSeconds: number): Continuation {
   if (state.continuation !== undefined) return state.continuation;
@@ -37,9 +39,10 @@ export interface PageAssessment {
 /**
  * Sorts one page's rows and decides whether another page follows.
  *
- * Why these stopping rules: Weiban's largest `limit` is unknown, so a short page alone does
- * not prove the end while `total` says more rows exist; and `total` can be stale or wrong,
- * so when it contradicts the rows in hand, only a short page ends the window.
+ * Why these stopping rules: Weiban's largest `limit` is unknown
+ * (docs/weiban-api.md#form-user-list), so a short page alone does not prove the end while `total`
+ * says more rows exist; and `total` can be stale or wrong, so when it contradicts the rows in hand,
+ * only a short page ends the window.
  */
 export function assessPage(input: {
   readonly formId: number;
@@ -85,7 +88,7 @@ export interface Classified {
   readonly duplicates: number;
 }
 
-/** Splits candidates by what the ledger already holds (G2). */
+/** Splits candidates by what the ledger already holds (docs/guarantees.md#g2). */
 export function classify(
   candidates: readonly Submitter[],
   recorded: ReadonlyMap<number, RecordedSubmitter>,

@@ -109,7 +109,8 @@ export async function drain(endpoints: Endpoints, options: DrainOptions): Promis
       try {
         summary = await container.invoke();
       } catch (error: unknown) {
-        // The handler throws when no form could be polled (spec H), e.g. during a 10053 block.
+        // The handler throws when no form could be polled (docs/guarantees.md#handler), e.g. during
+        // a 10053 block.
         if (!(error instanceof PollFailedError)) throw error;
         outcomes.failed = formIds.length;
       }

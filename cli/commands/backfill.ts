@@ -18,7 +18,7 @@ import { progress } from '../progress.js';
 import { requireTopic, withStageSecret } from '../target.js';
 
 // Conservative: the deployed poller keeps polling the same corp meanwhile, and Weiban's
-// limits (4 in flight, 600 a minute per endpoint) are shared by both (G4).
+// limits (4 in flight, 600 a minute per endpoint) are shared by both (docs/guarantees.md#g4).
 const DEFAULT_IN_FLIGHT = 2;
 const DEFAULT_PER_MINUTE = 200;
 
@@ -199,7 +199,8 @@ async function startingPoint(
   if (ctx.flag('restart')) return fresh;
   const saved = await store.load(formId);
   if (saved === undefined) return fresh;
-  // Without --until the first run's end stands: the window stays frozen across resumes (G3).
+  // Without --until the first run's end stands: the window stays frozen across resumes
+  // (docs/guarantees.md#g3).
   const same =
     saved.window.start === window.start && (openEnded || saved.window.end === window.end);
   if (same) {

@@ -173,7 +173,10 @@ function select(ctx: CommandContext): Selection {
   return { kind: 'range', window: { start, end } };
 }
 
-/** The event as first published: its body untouched, its attributes rebuilt from it (spec E). */
+/**
+ * The event as first published: its body untouched, its attributes rebuilt from it
+ * (docs/guarantees.md#event-attributes).
+ */
 function storedEvent(
   record: SubmitterRecord,
 ): { event: FormEvent; message: OutgoingMessage } | undefined {

@@ -10,7 +10,7 @@ import { println } from '../io.js';
 
 export const resetCommand: Command = {
   name: 'reset',
-  summary: "move a form's cursor: the only way to move it back (G7)",
+  summary: "move a form's cursor: the only way to move it back",
   targeted: true,
   options: {
     ...TARGET_OPTIONS,

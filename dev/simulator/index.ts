@@ -1,6 +1,6 @@
 /**
- * A local imitation of Weiban's OpenAPI (see shared weiban-openapi.md) for integration tests,
- * `npm start`, the fault-injection property test and the benchmark.
+ * A local imitation of Weiban's OpenAPI (docs/weiban-api.md records what is known of it) for
+ * integration tests, `npm start`, the fault-injection property test and the benchmark.
  *
  * Where Weiban's doc is silent, the simulator chooses, and says so:
  * - wrong or missing `corp_id`/`secret` on the token endpoint → errcode 10003;

@@ -22,7 +22,7 @@ export interface SnsPublisherOptions {
 
 /**
  * Publishes events with PublishBatch and checks every entry: what SNS refused is retried,
- * then reported as failed, never silently dropped (G1).
+ * then reported as failed, never silently dropped (docs/guarantees.md#g1).
  */
 export class SnsPublisher implements EventPublisher {
   readonly #client: SNSClient;

@@ -9,7 +9,7 @@ import { BACKFILL_SK, formPk } from './keys.js';
 
 /** How far a backfill of one form got, so an interrupted one resumes where it stopped. */
 export interface BackfillProgress {
-  /** The range being read, frozen when the backfill began (G3). */
+  /** The range being read, frozen when the backfill began (docs/guarantees.md#g3). */
   readonly window: Window;
   /** Where the next page starts. */
   readonly offset: number;

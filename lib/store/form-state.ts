@@ -116,7 +116,7 @@ export class DynamoFormStateStore implements FormStateStore {
       return fromItem(item);
     } catch (error: unknown) {
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
-      // A racing run created it first; its start stands (G7).
+      // A racing run created it first; its start stands (docs/guarantees.md#g7).
       const existing = await this.get(formId);
       if (existing === undefined) throw error;
       return existing;
@@ -246,7 +246,10 @@ export class DynamoFormStateStore implements FormStateStore {
     return states.sort((a, b) => a.formId - b.formId);
   }
 
-  /** Moves a form's cursor to `to` and drops any continuation: the operator's reset (G7). */
+  /**
+   * Moves a form's cursor to `to` and drops any continuation: the operator's reset
+   * (docs/guarantees.md#g7).
+   */
   async reset(formId: number, to: number, now: number): Promise<FormState> {
     try {
       const out = await this.#client.send(

@@ -1,6 +1,7 @@
 /**
- * The table's key design. One table (spec S), keys `pk`/`sk`, TTL on `expires_at`, and the
- * `by_submit_at` index (pk, submit_at) over submitter records for replay by time.
+ * The table's key design. One table (docs/guarantees.md#storage), keys `pk`/`sk`, TTL on
+ * `expires_at`, and the `by_submit_at` index (pk, submit_at) over submitter records for replay by
+ * time.
  */
 export const formPk = (formId: number): string => `FORM#${formId}`;
 export const STATE_SK = 'STATE';

@@ -33,8 +33,9 @@ type Key = { pk: string; sk: string };
 
 /**
  * One dedupe record per (form_id, u_id), kept RETENTION_DAYS by TTL and never capped by count
- * (spec S). It keeps the first submission's event and `submit_at` (by_submit_at replays it at
- * its own time); `last_submit_at` tracks resubmissions, whose events sit beside it (`R#`).
+ * (docs/guarantees.md#storage). It keeps the first submission's event and `submit_at` (by_submit_at
+ * replays it at its own time); `last_submit_at` tracks resubmissions, whose events sit beside it
+ * (`R#`).
  */
 export class DynamoSubmitterLedger implements SubmitterLedger {
   readonly #client: DynamoDBDocumentClient;
@@ -144,7 +145,8 @@ export class DynamoSubmitterLedger implements SubmitterLedger {
     }
   }
 
-  // The dedupe record learns the resubmission, so it is never published twice (G2).
+  // The dedupe record learns the resubmission, so it is never published twice
+  // (docs/guarantees.md#g2).
   async #advance(formId: number, uId: number, submitAt: number, expiresAt: number): Promise<void> {
     try {
       await this.#client.send(

@@ -3,7 +3,7 @@ import { GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk
 import type { CachedToken, TokenStore } from '../weiban/token.js';
 import { corpPk, TOKEN_SK } from './keys.js';
 
-/** The corp's shared token and its refresh lock, one item in the table (G5). */
+/** The corp's shared token and its refresh lock, one item in the table (docs/guarantees.md#g5). */
 export class DynamoTokenStore implements TokenStore {
   readonly #client: DynamoDBDocumentClient;
   readonly #tableName: string;

@@ -17,7 +17,10 @@ export const ENDPOINT = {
 
 export interface SubmitterQuery {
   readonly formId: number;
-  /** Unix seconds, inclusive on our side; Weiban's own bound semantics are unknown. */
+  /**
+   * Unix seconds, inclusive on our side; Weiban's own bounds are unknown
+   * (docs/weiban-api.md#form-user-list).
+   */
   readonly startTime: number;
   readonly endTime: number;
   readonly offset: number;
@@ -47,7 +50,7 @@ export function tokenFetcher(
   };
 }
 
-/** The smart-form endpoints this service reads, with the token handled (G5). */
+/** The smart-form endpoints this service reads, with the token handled (docs/guarantees.md#g5). */
 export class WeibanClient {
   readonly #transport: WeibanTransport;
   readonly #tokens: TokenProvider;
@@ -106,7 +109,8 @@ export class WeibanClient {
     return answer.result;
   }
 
-  // Weiban: 10001 means a bad or expired token; refresh once and retry once.
+  // Weiban: 10001 means a bad or expired token; refresh once and retry once
+  // (docs/guarantees.md#g5).
   async #withToken<T>(call: (token: string) => Promise<T>, signal?: AbortSignal): Promise<T> {
     const token = await this.#tokens.get(signal);
     try {

@@ -1,6 +1,6 @@
 import { ServiceError } from '../errors.js';
 
-/** Weiban errcodes the client acts on (weiban-openapi.md, "Error codes"). */
+/** Weiban errcodes the client acts on (docs/weiban-api.md#errcodes). */
 export const ERRCODE = {
   ok: 0,
   badToken: 10001,
@@ -84,7 +84,10 @@ export class TransportError extends WeibanError {
   }
 }
 
-/** JSON that does not match the documented shape (G8). Never retried: it is reported. */
+/**
+ * JSON that does not match the documented shape (docs/guarantees.md#g8). Never retried: it is
+ * reported.
+ */
 export class MalformedResponseError extends WeibanError {
   constructor(
     endpoint: string,

@@ -1,12 +1,15 @@
 import { z } from 'zod';
 
-/** Every Weiban answer carries these (weiban-openapi.md, "Conventions"). */
+/** Every Weiban answer carries these (docs/weiban-api.md#conventions). */
 export const envelopeSchema = z.looseObject({
   errcode: z.number().int(),
   errmsg: z.string().optional(),
 });
 
-/** `POST /open-api/access_token/get`. `expires_in` is only seen in client code, so optional. */
+/**
+ * `POST /open-api/access_token/get`. `expires_in` is only seen in client code, so optional
+ * (docs/weiban-api.md#token).
+ */
 export const tokenSchema = z.looseObject({
   access_token: z.string().min(1),
   expires_in: z.number().int().positive().optional(),
@@ -16,7 +19,7 @@ const optionalText = z.string().nullish();
 
 /**
  * One submitter of `form/user/list`. Unknown fields are kept: an event's `data` carries
- * everything Weiban returned (spec E).
+ * everything Weiban returned (docs/guarantees.md#event).
  */
 export const submitterSchema = z.looseObject({
   u_id: z.number().int().positive().max(Number.MAX_SAFE_INTEGER),

@@ -6,7 +6,9 @@ export interface CachedToken {
   readonly refreshAt: number;
 }
 
-/** The shared copy of the corp's token, read and written by every poller (G5). */
+/**
+ * The shared copy of the corp's token, read and written by every poller (docs/guarantees.md#g5).
+ */
 export interface TokenStore {
   /** Strongly consistent read of the shared token, if any. */
   read(): Promise<CachedToken | undefined>;
@@ -40,7 +42,7 @@ export interface TokenProviderOptions {
   readonly pollMs?: number;
 }
 
-/** Refresh this long before Weiban says the token ends (G5). */
+/** Refresh this long before Weiban says the token ends (docs/guarantees.md#g5). */
 export const REFRESH_MARGIN_S = 300;
 
 /**

@@ -12,7 +12,7 @@ describe('the poller against DynamoDB Local, moto and the Weiban simulator', () 
 
   const nowS = () => Math.floor(world.clock.now() / 1000);
 
-  it('delivers 3 forms × 250 submitters exactly once, with the spec E body and attributes', async () => {
+  it('delivers 3 forms × 250 submitters exactly once, with the documented event body and attributes', async () => {
     world = await World.create({
       env: { FORM_IDS: '842,901,977', START_FROM: String(Math.floor(Date.now() / 1000) - HOUR_S) },
     });

@@ -47,7 +47,7 @@ const context = (remainingMs = 60_000): Context => {
   } as Context;
 };
 
-describe('the deployed handler, configured by the variables of spec C', () => {
+describe('the deployed handler, configured by its environment variables alone', () => {
   let world: World;
   const saved = { ...process.env };
 
@@ -66,7 +66,8 @@ describe('the deployed handler, configured by the variables of spec C', () => {
       AWS_REGION: 'us-east-1',
       AWS_ACCESS_KEY_ID: 'test',
       AWS_SECRET_ACCESS_KEY: 'test',
-      // The SDK's standard variables aim the real handler's clients at the emulators (spec C).
+      // The SDK's standard variables aim the real handler's clients at the emulators
+      // (docs/guarantees.md#config).
       AWS_ENDPOINT_URL_DYNAMODB: inject('dynamoEndpoint'),
       AWS_ENDPOINT_URL_SNS: inject('motoEndpoint'),
       POWERTOOLS_METRICS_DISABLED: 'false',

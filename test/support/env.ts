@@ -1,4 +1,4 @@
-/** A complete, valid environment for the poller (spec C), with overrides. */
+/** A complete, valid environment for the poller (docs/guarantees.md#config), with overrides. */
 export function validEnv(
   overrides: Record<string, string | undefined> = {},
 ): Record<string, string | undefined> {

@@ -18,7 +18,10 @@ import { lambdaContext } from './lambda-context.js';
 const validateEvent = eventSchemaValidator();
 
 export interface WorldOptions {
-  /** Spec C variables on top of the world's own (simulator, table, topic). */
+  /**
+   * Configuration variables (docs/guarantees.md#config) on top of the world's own (simulator,
+   * table, topic).
+   */
   readonly env?: Record<string, string | undefined>;
   readonly simulator?: SimulatorOptions;
   readonly clock?: VirtualClock;

@@ -11,7 +11,7 @@ import { submitter } from '../fixtures/weiban.js';
 const detectedAtMs = Date.UTC(2026, 10, 26, 8, 0, 3);
 
 describe('buildEvent', () => {
-  it('builds the spec E envelope from a Weiban row', () => {
+  it('builds the documented envelope from a Weiban row', () => {
     const row = submitter({ extra_field: 'kept' });
 
     const event = buildEvent({
@@ -53,7 +53,7 @@ describe('toMessage', () => {
       detectedAtMs,
     });
 
-  it('sets the filterable attributes of spec E', () => {
+  it('sets the filterable message attributes', () => {
     expect(toMessage(event()).attributes).toEqual({
       event_type: { DataType: 'String', StringValue: 'weiban.form.submitted' },
       form_id: { DataType: 'Number', StringValue: '842' },

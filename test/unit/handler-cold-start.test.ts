@@ -9,7 +9,8 @@ import { lambdaContext } from '../support/lambda-context.js';
 const dynamo = mockClient(DynamoDBDocumentClient);
 const sns = mockClient(SNSClient);
 
-// Spec C: each variable, set to something wrong, and what the cold start must say.
+// docs/guarantees.md#config: each variable, set to something wrong, and what the cold start must
+// say.
 const bad: [variable: string, overrides: Record<string, string | undefined>][] = [
   ['WEIBAN_BASE_URL', { WEIBAN_BASE_URL: 'open.weibanzhushou.com' }],
   ['WEIBAN_CORP_ID', { WEIBAN_CORP_ID: undefined }],

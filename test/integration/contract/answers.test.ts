@@ -101,7 +101,8 @@ describe('answers in events (ANSWER_FORM_IDS)', () => {
     // One try per call, so the fault outlasts the transport's own retries.
     const invoke = world.container({ attempts: 1, baseDelayMs: 1, maxDelayMs: 1 });
 
-    // The only form failed, so the handler fails (spec H) and the run leaves its cursor.
+    // The only form failed, so the handler fails (docs/guarantees.md#handler) and the run leaves
+    // its cursor.
     const failed = invoke();
     await expect(failed).rejects.toThrow(/errcode 21902/);
     const afterFailure = await receivedEvents(world);

@@ -66,7 +66,8 @@ export async function receivedEvents(world: World): Promise<FormEvent[]> {
 
 /**
  * Asserts what every consumer is promised: the body validates against the committed JSON
- * Schema file and the zod schema, and the attributes are those of spec E.
+ * Schema file and the zod schema, and the attributes are those of
+ * docs/guarantees.md#event-attributes.
  */
 function checked(message: ReceivedMessage): ReceivedMessage {
   expect(schemaErrors(message.body)).toEqual([]);

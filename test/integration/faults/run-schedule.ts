@@ -29,7 +29,8 @@ export type Coverage = Record<string, number>;
 
 /**
  * Drives the real handler through one schedule, then a few clean runs, and checks G1, G2,
- * the cursor rule and G4 against what SNS delivered to a subscribed queue.
+ * the cursor rule and G4 (docs/guarantees.md#g1, #g2, #g4) against what SNS delivered to a
+ * subscribed queue.
  */
 export async function runSchedule(
   emulators: Emulators,
@@ -167,7 +168,8 @@ class ScheduleWorld {
     if (step.whilePaging !== null) {
       const formId = this.formIds[step.whilePaging.form] ?? this.formIds[0] ?? 0;
       // Late relative to the present: such a row may land after a window's last page, and
-      // G1 then promises it only while it is inside the lookback of the cursor that follows.
+      // G1 (docs/guarantees.md#g1) then promises it only while it is inside the lookback of the
+      // cursor that follows.
       const submitAt = step.whilePaging.late ? nowS - 200 : nowS;
       this.simulator.insertWhilePaging(
         formId,
@@ -295,8 +297,9 @@ class ScheduleWorld {
       }
     }
 
-    // G2: nothing is published once recorded, and a publish left without its record comes
-    // only from a process that died or whose record write failed (the one allowed duplicate).
+    // G2 (docs/guarantees.md#g2): nothing is published once recorded, and a publish left without
+    // its record comes only from a process that died or whose record write failed (the one allowed
+    // duplicate).
     const recorded = new Set<string>();
     const open = new Map<string, LambdaProcess>();
     for (const entry of this.journal) {
@@ -328,7 +331,7 @@ class ScheduleWorld {
         v.push(`after the faults stopped, forms did not recover: ${JSON.stringify(stuck)}`);
     }
 
-    // G4, as Weiban counted it: per corp, whichever containers sent the requests.
+    // G4 (docs/guarantees.md#g4), as Weiban counts it: per corp, whichever containers sent them.
     const stats = this.simulator.stats();
     if (stats.maxInFlight > 4) v.push(`Weiban saw ${stats.maxInFlight} requests in flight (cap 4)`);
     for (const [endpoint, peak] of Object.entries(stats.peakPerMinute)) {
@@ -349,8 +352,9 @@ class ScheduleWorld {
     this.clients.sqs.destroy();
   }
 
-  // The cursor never passes a submitter that is not published (G1): everything older than
-  // the lookback behind it must be out. Newer late arrivals are still inside the next window.
+  // The cursor never passes a submitter that is not published (docs/guarantees.md#g1): everything
+  // older than the lookback behind it must be out. Newer late arrivals are still inside the next
+  // window.
   async #checkCursors(when: string): Promise<void> {
     const states = await readStates(this.clients.doc, this.emulators.tableName, this.formIds);
     const published = new Set(

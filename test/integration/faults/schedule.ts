@@ -31,7 +31,10 @@ export interface Step {
   readonly dynamo: { readonly fault: DynamoFault; readonly nth: number };
   readonly crash: CrashPoint | null;
   readonly invocation: Invocation;
-  /** Little Lambda time left: the run stops between pages and saves a continuation (G6). */
+  /**
+   * Little Lambda time left: the run stops between pages and saves a continuation
+   * (docs/guarantees.md#g6).
+   */
   readonly tight: boolean;
 }
 
