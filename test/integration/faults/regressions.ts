@@ -32,4 +32,31 @@ export const REGRESSIONS: readonly { readonly name: string; readonly schedule: S
       ],
     },
   },
+  {
+    // Seed 818825267 again, shrunk from the same run: two containers at once each sent their
+    // own four requests.
+    name: 'two containers polling at once share the corp in-flight cap',
+    schedule: {
+      forms: 6,
+      latencyMs: 30,
+      order: 'desc',
+      filterByTime: false,
+      pageSize: 2,
+      startMode: 'time',
+      initial: [3, 0, 3, 11, 10, 5],
+      steps: [
+        {
+          arrivals: [6, 0, 0, 2, 0, 0],
+          late: [0, 0, 2, 2, 2, 2],
+          whilePaging: { form: 0, afterPages: 2, count: 1, late: true },
+          weiban: [],
+          sns: { fault: 'none', times: 0 },
+          dynamo: { fault: 'none', nth: 0 },
+          crash: null,
+          invocation: 'overlap',
+          tight: false,
+        },
+      ],
+    },
+  },
 ];
