@@ -31,6 +31,19 @@ export class SubscriptionConfigError extends Error {}
 
 export function parseSubscriptions(raw: unknown): Subscription[];
 
+/**
+ * Validates a filter policy (an object or its JSON text) and its scope; calls `fail`, which
+ * throws, with a reason naming the field.
+ */
+export function parseFilterPolicy(
+  filterPolicy: unknown,
+  filterPolicyScope: unknown,
+  fail: (reason: string) => never,
+): {
+  filterPolicy: Record<string, unknown> | undefined;
+  filterPolicyScope: 'MessageAttributes' | 'MessageBody' | undefined;
+};
+
 export function logicalIds(id: string): {
   subscription: string;
   dlq: string;

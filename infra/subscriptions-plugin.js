@@ -134,41 +134,11 @@ function parseEntry(entry, index) {
     fail('endpoint must be a Lambda function ARN');
   }
 
-  let filterPolicy;
-  if (entry.filterPolicy !== undefined) {
-    filterPolicy = entry.filterPolicy;
-    if (typeof filterPolicy === 'string') {
-      try {
-        filterPolicy = JSON.parse(filterPolicy);
-      } catch {
-        fail('filterPolicy must be a JSON object');
-      }
-    }
-    if (
-      filterPolicy === null ||
-      typeof filterPolicy !== 'object' ||
-      Array.isArray(filterPolicy) ||
-      Object.keys(filterPolicy).length === 0
-    ) {
-      fail('filterPolicy must be a non-empty object, e.g. {"form_id": [842]}');
-    }
-  }
-  const filterPolicyScope = entry.filterPolicyScope;
-  if (filterPolicyScope !== undefined) {
-    if (!SCOPES.includes(filterPolicyScope))
-      fail(`filterPolicyScope must be one of ${SCOPES.join(', ')}`);
-    if (filterPolicy === undefined) fail('filterPolicyScope needs a filterPolicy');
-  }
-  if (filterPolicy !== undefined) {
-    const known = FILTERABLE[filterPolicyScope ?? 'MessageAttributes'];
-    const unknown = [...new Set(policyKeys(filterPolicy))].filter((key) => !known.includes(key));
-    if (unknown.length > 0) {
-      fail(
-        `filterPolicy names ${unknown.join(', ')}, which no event carries, so it would match nothing; ` +
-          `with filterPolicyScope ${filterPolicyScope ?? 'MessageAttributes'} use ${known.join(', ')}`,
-      );
-    }
-  }
+  const { filterPolicy, filterPolicyScope } = parseFilterPolicy(
+    entry.filterPolicy,
+    entry.filterPolicyScope,
+    fail,
+  );
 
   let rawMessageDelivery;
   if (entry.rawMessageDelivery !== undefined) {
@@ -196,6 +166,49 @@ function parseEntry(entry, index) {
     ...(filterPolicyScope !== undefined && { filterPolicyScope }),
     ...(rawMessageDelivery !== undefined && { rawMessageDelivery }),
   };
+}
+
+/**
+ * Validates an entry's `filterPolicy` (an object, or its JSON text) and `filterPolicyScope`, as
+ * SNS takes them and as events can match them. Calls `fail(reason)`, which must throw, on the
+ * first problem; the reason names the field. Shared by every param that subscribes to the topic.
+ */
+export function parseFilterPolicy(rawPolicy, filterPolicyScope, fail) {
+  let filterPolicy;
+  if (rawPolicy !== undefined) {
+    filterPolicy = rawPolicy;
+    if (typeof filterPolicy === 'string') {
+      try {
+        filterPolicy = JSON.parse(filterPolicy);
+      } catch {
+        fail('filterPolicy must be a JSON object');
+      }
+    }
+    if (
+      filterPolicy === null ||
+      typeof filterPolicy !== 'object' ||
+      Array.isArray(filterPolicy) ||
+      Object.keys(filterPolicy).length === 0
+    ) {
+      fail('filterPolicy must be a non-empty object, e.g. {"form_id": [842]}');
+    }
+  }
+  if (filterPolicyScope !== undefined) {
+    if (!SCOPES.includes(filterPolicyScope))
+      fail(`filterPolicyScope must be one of ${SCOPES.join(', ')}`);
+    if (filterPolicy === undefined) fail('filterPolicyScope needs a filterPolicy');
+  }
+  if (filterPolicy !== undefined) {
+    const known = FILTERABLE[filterPolicyScope ?? 'MessageAttributes'];
+    const unknown = [...new Set(policyKeys(filterPolicy))].filter((key) => !known.includes(key));
+    if (unknown.length > 0) {
+      fail(
+        `filterPolicy names ${unknown.join(', ')}, which no event carries, so it would match nothing; ` +
+          `with filterPolicyScope ${filterPolicyScope ?? 'MessageAttributes'} use ${known.join(', ')}`,
+      );
+    }
+  }
+  return { filterPolicy, filterPolicyScope };
 }
 
 // The top-level names a policy matches on; `$or` branches count as top level (SNS "OR operator").

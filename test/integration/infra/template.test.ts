@@ -5,9 +5,10 @@ import { join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { queueNames, webhookLogicalIds } from '../../../infra/webhooks-plugin.js';
 
 // Packages the real serverless.yml (`npm run package`, no AWS credentials, no network) with
-// two subscriptions, and checks the template an operator would deploy.
+// three subscriptions and three webhooks, and checks the template an operator would deploy.
 const run = promisify(execFile);
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 // Packaging empties the service's .serverless and works in its .esbuild, so it runs on a copy
@@ -40,6 +41,47 @@ const SUBSCRIPTIONS = [
     endpoint: 'arn:aws:lambda:ap-northeast-1:123456789012:function:crm-sync',
     filterPolicy: { user_city: [{ prefix: '上海' }] },
   },
+];
+
+// A CRM with its URL in the template (no key in it), a WeCom and a Feishu robot whose URLs (with
+// their keys) stay in SSM.
+const WEBHOOKS = [
+  {
+    name: 'Crm',
+    format: 'standard',
+    url: 'https://crm.example.com/hooks/weiban',
+    secretParam: '/weiban-forms/dev/crm-webhook-secret',
+    filterPolicy: { form_id: [842] },
+  },
+  {
+    name: 'SalesGroup',
+    format: 'wecom',
+    urlParam: '/weiban-forms/dev/wecom-sales-url',
+    filterPolicy: { user_city: [{ prefix: '上海' }] },
+  },
+  {
+    name: 'Ops',
+    format: 'feishu',
+    urlParam: '/weiban-forms/dev/feishu-ops-url',
+    secretParam: '/weiban-forms/dev/feishu-ops-secret',
+    ratePerMinute: 50,
+    filterPolicy: { data: { form_id: [901] } },
+    filterPolicyScope: 'MessageBody',
+  },
+] as const;
+const PARAMS = WEBHOOKS.flatMap((webhook) =>
+  [
+    'urlParam' in webhook ? webhook.urlParam : undefined,
+    'secretParam' in webhook ? webhook.secretParam : undefined,
+  ].filter((name) => name !== undefined),
+);
+// Robot URLs, as an operator would keep them in SSM: none of this may reach the template.
+const ROBOT_URL_PARTS = [
+  'qyapi.weixin.qq.com',
+  'open.feishu.cn',
+  'oapi.dingtalk.com',
+  'key=',
+  'access_token=',
 ];
 
 type Json = Record<string, unknown>;
@@ -112,6 +154,7 @@ let template: Template;
 beforeAll(async () => {
   const dir = await packageService([
     `subscriptions=${JSON.stringify(SUBSCRIPTIONS)}`,
+    `webhooks=${JSON.stringify(WEBHOOKS)}`,
     'alarmEmail=ops@example.com',
   ]);
   packaged = dir;
@@ -167,9 +210,13 @@ function actions(statement: Statement): string[] {
   return statement.Action === undefined ? [] : [statement.Action].flat();
 }
 
+/** The subscriptions of the `subscriptions` param (not the alarm mail, not the webhooks). */
 function subscriptionIds(): string[] {
   return resourcesOfType('AWS::SNS::Subscription')
-    .filter(([, each]) => each.Properties.Protocol !== 'email')
+    .filter(
+      ([logicalId, each]) =>
+        each.Properties.Protocol !== 'email' && !logicalId.startsWith('Webhook'),
+    )
     .map(([logicalId]) => logicalId);
 }
 
@@ -212,7 +259,11 @@ describe('the packaged template', () => {
       Handler: 'functions/poll.handler',
     });
     expect(poll.Role).toEqual({ 'Fn::Sub': '${PollRole.Arn}' });
-    expect(resourcesOfType('AWS::IAM::Role').map(([logicalId]) => logicalId)).toEqual(['PollRole']);
+    expect(
+      resourcesOfType('AWS::IAM::Role')
+        .map(([logicalId]) => logicalId)
+        .sort(),
+    ).toEqual(['DeliverRole', 'PollRole']);
   });
 
   it('schedules the poller every minute by default', () => {
@@ -413,8 +464,10 @@ describe('the packaged template', () => {
 
   it('alarms on errors, a 10-minute stall, Weiban 10053 and every dead-letter queue', () => {
     const alarms = resourcesOfType('AWS::CloudWatch::Alarm').map(([, alarm]) => alarm.Properties);
-    const dlqAlarms = alarms.filter(
-      (alarm) => alarm.MetricName === 'ApproximateNumberOfMessagesVisible',
+    const dlqAlarms = resourcesOfType('AWS::CloudWatch::Alarm').filter(
+      ([logicalId, alarm]) =>
+        logicalId.startsWith('EventsSubscription') &&
+        alarm.Properties.MetricName === 'ApproximateNumberOfMessagesVisible',
     );
 
     expect(alarms).toContainEqual(
@@ -455,6 +508,295 @@ describe('the packaged template', () => {
   });
 });
 
+/** Resolves an Fn::Sub string as CloudFormation would, with `values` for its references. */
+function substitute(value: unknown, values: Record<string, string>): string {
+  if (typeof value === 'string') return value;
+  const text = (value as { 'Fn::Sub': string })['Fn::Sub'];
+  return text.replace(/\$\{(!?)([^}]*)\}/g, (_, bang: string, ref: string) => {
+    if (bang === '!') return `\${${ref}}`;
+    const resolved = values[ref];
+    if (resolved === undefined) throw new Error(`Fn::Sub refers to unknown ${ref}`);
+    return resolved;
+  });
+}
+
+/** What CloudFormation resolves each webhook queue's Ref and Arn to in account 123456789012. */
+function deployedQueues(): Record<string, string> {
+  return Object.fromEntries(
+    WEBHOOKS.flatMap((webhook) => {
+      const ids = webhookLogicalIds(webhook.name);
+      const names = queueNames('weiban-forms-dev', webhook.name);
+      const url = (name: string) => `https://sqs.ap-northeast-1.amazonaws.com/123456789012/${name}`;
+      const arn = (name: string) => `arn:aws:sqs:ap-northeast-1:123456789012:${name}`;
+      return [
+        [ids.queue, url(names.queue)],
+        [`${ids.queue}.Arn`, arn(names.queue)],
+        [ids.dlq, url(names.dlq)],
+        [`${ids.dlq}.Arn`, arn(names.dlq)],
+      ];
+    }),
+  );
+}
+
+function deliverStatements(): Statement[] {
+  const policies = resource('DeliverRole').Properties.Policies as {
+    PolicyName: string;
+    PolicyDocument: { Statement: Statement[] };
+  }[];
+  return policies.flatMap((policy) => policy.PolicyDocument.Statement);
+}
+
+const getAtt = (logicalId: string, attribute = 'Arn') => ({ 'Fn::GetAtt': [logicalId, attribute] });
+
+describe('the webhooks', () => {
+  it.each(WEBHOOKS.map((webhook) => [webhook.name, webhook] as const))(
+    '%s has its own queue and dead-letter queue',
+    (name, webhook) => {
+      const ids = webhookLogicalIds(name);
+      const robot = webhook.format !== 'standard';
+
+      expect(resource(ids.queue)).toEqual({
+        Type: 'AWS::SQS::Queue',
+        Properties: {
+          QueueName: `weiban-forms-dev-webhook-${name}`,
+          MessageRetentionPeriod: 1_209_600,
+          SqsManagedSseEnabled: true,
+          // 6 × the deliver function's 60 s, plus the robots' 5 s batching window.
+          VisibilityTimeout: robot ? 365 : 360,
+          RedrivePolicy: { deadLetterTargetArn: getAtt(ids.dlq), maxReceiveCount: 100 },
+        },
+      });
+      expect(resource(ids.dlq)).toEqual({
+        Type: 'AWS::SQS::Queue',
+        Properties: {
+          QueueName: `weiban-forms-dev-deadletter-${name}`,
+          MessageRetentionPeriod: 1_209_600,
+          SqsManagedSseEnabled: true,
+        },
+      });
+      expect(
+        (resource(ids.queuePolicy).Properties.PolicyDocument as { Statement: Statement[] })
+          .Statement,
+      ).toEqual([
+        {
+          Sid: 'TopicDelivers',
+          Effect: 'Allow',
+          Principal: { Service: 'sns.amazonaws.com' },
+          Action: 'sqs:SendMessage',
+          Resource: [getAtt(ids.queue), getAtt(ids.dlq)],
+          Condition: { ArnEquals: { 'aws:SourceArn': { Ref: 'EventsTopic' } } },
+        },
+      ]);
+    },
+  );
+
+  it.each(WEBHOOKS.map((webhook) => [webhook.name, webhook] as const))(
+    '%s is subscribed with its filter policy and raw delivery',
+    (name, webhook) => {
+      const ids = webhookLogicalIds(name);
+
+      expect(resource(ids.subscription).Properties).toEqual({
+        TopicArn: { Ref: 'EventsTopic' },
+        Protocol: 'sqs',
+        Endpoint: getAtt(ids.queue),
+        RawMessageDelivery: true,
+        RedrivePolicy: { deadLetterTargetArn: getAtt(ids.dlq) },
+        FilterPolicy: webhook.filterPolicy,
+        ...('filterPolicyScope' in webhook && { FilterPolicyScope: webhook.filterPolicyScope }),
+      });
+    },
+  );
+
+  it.each(WEBHOOKS.map((webhook) => [webhook.name, webhook] as const))(
+    '%s feeds the deliver function with partial batch responses, two at a time',
+    (name, webhook) => {
+      const ids = webhookLogicalIds(name);
+
+      expect(resource(ids.eventSource)).toEqual({
+        Type: 'AWS::Lambda::EventSourceMapping',
+        Properties: {
+          EventSourceArn: getAtt(ids.queue),
+          FunctionName: getAtt('DeliverLambdaFunction'),
+          FunctionResponseTypes: ['ReportBatchItemFailures'],
+          ScalingConfig: { MaximumConcurrency: 2 },
+          ...(webhook.format === 'standard'
+            ? { BatchSize: 10 }
+            : { BatchSize: 50, MaximumBatchingWindowInSeconds: 5 }),
+        },
+      });
+    },
+  );
+
+  it.each(WEBHOOKS.map((webhook) => webhook.name))(
+    '%s alarms on a dead letter and on an event an hour old, and outputs its queue URLs',
+    (name) => {
+      const ids = webhookLogicalIds(name);
+
+      expect(resource(ids.dlqAlarm).Properties).toMatchObject({
+        Namespace: 'AWS/SQS',
+        MetricName: 'ApproximateNumberOfMessagesVisible',
+        Dimensions: [{ Name: 'QueueName', Value: getAtt(ids.dlq, 'QueueName') }],
+        ComparisonOperator: 'GreaterThanThreshold',
+        Threshold: 0,
+        AlarmActions: [{ Ref: 'AlarmTopic' }],
+      });
+      expect(resource(ids.failingAlarm).Properties).toMatchObject({
+        Namespace: 'AWS/SQS',
+        MetricName: 'ApproximateAgeOfOldestMessage',
+        Dimensions: [{ Name: 'QueueName', Value: getAtt(ids.queue, 'QueueName') }],
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        Threshold: 3600,
+        AlarmActions: [{ Ref: 'AlarmTopic' }],
+      });
+      expect(resource(ids.stalledAlarm).Properties).toMatchObject({
+        EvaluationPeriods: 12,
+        DatapointsToAlarm: 12,
+        AlarmActions: [{ Ref: 'AlarmTopic' }],
+      });
+      expect(template.Outputs[ids.queueUrlOutput]?.Value).toEqual({ Ref: ids.queue });
+      expect(template.Outputs[ids.dlqUrlOutput]?.Value).toEqual({ Ref: ids.dlq });
+    },
+  );
+
+  it('outputs Webhooks for the CLI: names, formats, queue URLs and rates, and no URL or param', () => {
+    const output = template.Outputs.Webhooks?.Value;
+    const text = JSON.stringify(output);
+
+    expect(JSON.parse(substitute(output, deployedQueues()))).toEqual([
+      {
+        name: 'Crm',
+        format: 'standard',
+        queueUrl: deployedQueues().WebhookCrmQueue,
+        dlqUrl: deployedQueues().WebhookCrmDlq,
+        ratePerMinute: 600,
+      },
+      {
+        name: 'SalesGroup',
+        format: 'wecom',
+        queueUrl: deployedQueues().WebhookSalesGroupQueue,
+        dlqUrl: deployedQueues().WebhookSalesGroupDlq,
+        ratePerMinute: 20,
+      },
+      {
+        name: 'Ops',
+        format: 'feishu',
+        queueUrl: deployedQueues().WebhookOpsQueue,
+        dlqUrl: deployedQueues().WebhookOpsDlq,
+        ratePerMinute: 50,
+      },
+    ]);
+    expect(text).not.toContain('crm.example.com');
+    for (const name of PARAMS) expect(text).not.toContain(name);
+  });
+
+  it('runs the deliver function on nodejs24.x, arm64, with its own role, and tells it every endpoint', () => {
+    const deliver = resource('DeliverLambdaFunction').Properties;
+    const variables = (deliver.Environment as { Variables: Json }).Variables;
+
+    expect(deliver).toMatchObject({
+      Handler: 'functions/deliver.handler',
+      Runtime: 'nodejs24.x',
+      Architectures: ['arm64'],
+      Timeout: 60,
+      MemorySize: 256,
+      Role: { 'Fn::Sub': '${DeliverRole.Arn}' },
+    });
+    expect(variables).toMatchObject({
+      TABLE_NAME: { Ref: 'FormsTable' },
+      POWERTOOLS_SERVICE_NAME: 'weiban-forms-dev',
+      POWERTOOLS_METRICS_NAMESPACE: 'WeibanForms',
+    });
+    expect(variables).toHaveProperty('LOG_LEVEL');
+    expect(variables).not.toHaveProperty('WEBHOOK_ALLOW_LOOPBACK');
+    const queues = deployedQueues();
+    expect(JSON.parse(substitute(variables.WEBHOOKS, queues))).toEqual(
+      WEBHOOKS.map((webhook) => {
+        const ids = webhookLogicalIds(webhook.name);
+        return {
+          name: webhook.name,
+          format: webhook.format,
+          ...('url' in webhook && { url: webhook.url }),
+          ...('urlParam' in webhook && { urlParam: webhook.urlParam }),
+          ...('secretParam' in webhook && { secretParam: webhook.secretParam }),
+          ratePerMinute:
+            'ratePerMinute' in webhook
+              ? webhook.ratePerMinute
+              : webhook.format === 'standard'
+                ? 600
+                : 20,
+          queueArn: queues[`${ids.queue}.Arn`],
+          dlqUrl: queues[ids.dlq],
+        };
+      }),
+    );
+    expect(resource('DeliverLogGroup').Properties.LogGroupName).toBe(
+      '/aws/lambda/weiban-forms-dev-deliver',
+    );
+  });
+
+  it('gives the deliver role named actions on exactly its queues, params, table and log group', () => {
+    const statements = deliverStatements();
+    const queues = WEBHOOKS.map((webhook) => getAtt(webhookLogicalIds(webhook.name).queue));
+    const dlqs = WEBHOOKS.map((webhook) => getAtt(webhookLogicalIds(webhook.name).dlq));
+    const grants = statements.flatMap((statement) =>
+      actions(statement).map((action) => [action, [statement.Resource].flat()] as const),
+    );
+    const on = (action: string) =>
+      grants.filter(([granted]) => granted === action).flatMap(([, resources]) => resources);
+    const ssmArn = (name: string) => ({
+      'Fn::Sub': `arn:\${AWS::Partition}:ssm:\${AWS::Region}:\${AWS::AccountId}:parameter${name}`,
+    });
+
+    expect(statements.every((statement) => statement.Effect === 'Allow')).toBe(true);
+    expect(statements.some((statement) => statement.NotAction !== undefined)).toBe(false);
+    expect(grants.flatMap(([action, resources]) => [action, ...resources])).not.toContain('*');
+    expect([...new Set(grants.map(([action]) => action))].sort()).toEqual(
+      [
+        'dynamodb:GetItem',
+        'dynamodb:PutItem',
+        'dynamodb:Query',
+        'dynamodb:UpdateItem',
+        'logs:CreateLogStream',
+        'logs:PutLogEvents',
+        'sqs:ChangeMessageVisibility',
+        'sqs:DeleteMessage',
+        'sqs:GetQueueAttributes',
+        'sqs:ReceiveMessage',
+        'sqs:SendMessage',
+        'ssm:GetParameter',
+      ].sort(),
+    );
+    for (const action of [
+      'sqs:ReceiveMessage',
+      'sqs:DeleteMessage',
+      'sqs:GetQueueAttributes',
+      'sqs:ChangeMessageVisibility',
+    ]) {
+      expect(on(action)).toEqual(queues);
+    }
+    expect(on('sqs:SendMessage')).toEqual(dlqs);
+    expect(on('ssm:GetParameter')).toEqual(PARAMS.map(ssmArn));
+    for (const action of [
+      'dynamodb:GetItem',
+      'dynamodb:PutItem',
+      'dynamodb:UpdateItem',
+      'dynamodb:Query',
+    ]) {
+      expect(on(action)).toEqual([getAtt('FormsTable')]);
+    }
+    expect(on('logs:PutLogEvents')).toEqual([getAtt('DeliverLogGroup')]);
+  });
+
+  it('carries no robot URL or key anywhere: robots appear only by the names of their SSM params', async () => {
+    const text = await readFile(templatePath, 'utf8');
+
+    for (const part of ROBOT_URL_PARTS) expect(text).not.toContain(part);
+    for (const webhook of WEBHOOKS.filter((each) => each.format !== 'standard')) {
+      expect(text).toContain(webhook.urlParam);
+    }
+  });
+});
+
 describe('the packaged function', () => {
   // package.json says "type": "module"; Lambda must still load the bundle as CommonJS.
   it('is a CommonJS bundle that loads in Node and exports the handler', async () => {
@@ -488,6 +830,7 @@ describe('the packaged function', () => {
 
     expect(stdout).toBe('function');
     expect(listing).toContain('functions/poll.cjs');
+    expect(listing).toContain('functions/deliver.cjs');
     expect(listing).not.toContain('package.json');
     expect(listing).not.toMatch(/node_modules\/@aws-sdk/);
   });
@@ -508,5 +851,58 @@ describe('npm run package', () => {
     expect(failure).toContain(
       'Invalid "subscriptions" param, entry #2 (email ops@example.com): protocol must be one of https, sqs, lambda',
     );
+  });
+
+  it('fails with the bad webhook named, and without repeating a robot URL', async () => {
+    const robotUrl = 'https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=0b6e2c47-5a1d-4c9e-8f3a';
+    const failure = await packageService([
+      `webhooks=${JSON.stringify([WEBHOOKS[0], { name: 'SalesGroup', format: 'wecom', url: robotUrl }])}`,
+    ]).then(
+      () => 'packaged',
+      (error: unknown) => String(error),
+    );
+    // npm echoes the command it runs ("> osls package … --param=…"); the rest is what
+    // packaging itself printed.
+    const printed = failure
+      .split('\n')
+      .filter((line) => !line.startsWith('> ') && !line.includes('Command failed:'))
+      .join('\n');
+
+    expect(printed).toContain(
+      'Invalid "webhooks" param, entry #2 (SalesGroup): url is not allowed for wecom',
+    );
+    expect(printed).not.toContain('qyapi');
+    expect(printed).not.toContain('0b6e2c47');
+  });
+});
+
+describe('npm run package with webhooks: [] (the default)', () => {
+  let empty: Template;
+  let emptyPath: string;
+
+  beforeAll(async () => {
+    emptyPath = join(await packageService([]), 'cloudformation-template-update-stack.json');
+    empty = JSON.parse(await readFile(emptyPath, 'utf8')) as Template;
+  });
+
+  it('has the deliver function with no event source, no webhook resource and an empty Webhooks output', () => {
+    const deliver = empty.Resources.DeliverLambdaFunction?.Properties;
+    const role = empty.Resources.DeliverRole?.Properties.Policies as { PolicyName: string }[];
+
+    expect((deliver?.Environment as { Variables: Json }).Variables.WEBHOOKS).toBe('[]');
+    expect(
+      Object.keys(empty.Resources).filter((logicalId) => logicalId.startsWith('Webhook')),
+    ).toEqual([]);
+    expect(
+      Object.values(empty.Resources).filter(
+        (each) => each.Type === 'AWS::Lambda::EventSourceMapping',
+      ),
+    ).toEqual([]);
+    expect(role.map((policy) => policy.PolicyName)).toEqual(['deliver']);
+    expect(empty.Outputs.Webhooks?.Value).toBe('[]');
+  });
+
+  it('passes cfn-lint', async () => {
+    await expect(run('cfn-lint', [emptyPath])).resolves.toMatchObject({ stdout: '' });
   });
 });

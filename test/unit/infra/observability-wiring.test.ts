@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { parse } from 'yaml';
+import { FAILING_SECONDS, queueNames } from '../../../infra/webhooks-plugin.js';
 import { recordRun, WeibanMeter } from '../../../lib/observability.js';
 import { formSummary, runSummary } from '../../fixtures/run-summary.js';
 import { captureEmf, dimensionsOf, type EmfDocument } from '../../support/emf.js';
@@ -54,6 +55,16 @@ interface Emitted {
 }
 
 let emitted: Emitted[] = [];
+
+// The delivery function's per-endpoint metrics, as the webhook contract names them: each is
+// published under the dimensions {service, endpoint}, endpoint being the webhook's name.
+const WEBHOOK_METRICS = [
+  'webhook_delivered',
+  'webhook_retried',
+  'webhook_failed',
+  'webhook_latency',
+];
+const deliverEnv = get(serverless, 'functions', 'deliver', 'environment') as Record<string, string>;
 const pollEnv = get(serverless, 'functions', 'poll', 'environment') as Record<string, string>;
 const serviceName = resolve(pollEnv.POWERTOOLS_SERVICE_NAME ?? '');
 const namespace = resolve(pollEnv.POWERTOOLS_METRICS_NAMESPACE ?? '');
@@ -101,6 +112,13 @@ describe('the metrics the alarms and the dashboard select', () => {
   it("are published under the stage's service name and the configured namespace", () => {
     expect([serviceName, namespace]).toEqual([`weiban-forms-${STAGE}`, 'WeibanForms']);
     expect(emitted.length).toBeGreaterThan(0);
+  });
+
+  it('come from the deliver function under the same service name and namespace as the poller', () => {
+    expect([
+      resolve(deliverEnv.POWERTOOLS_SERVICE_NAME ?? ''),
+      resolve(deliverEnv.POWERTOOLS_METRICS_NAMESPACE ?? ''),
+    ]).toEqual([serviceName, namespace]);
   });
 
   const alarmResources = Object.entries(get(alarms, 'Resources') as Record<string, Json>).filter(
@@ -177,14 +195,15 @@ describe('the metrics the alarms and the dashboard select', () => {
       'Dashboard',
       'Properties',
       'DashboardBody',
-    ) as [string, Record<string, string>];
+    ) as [string, Record<string, string | number>];
     const values: Record<string, string> = {
       'AWS::Region': REGION,
       Function: 'poll-function',
+      DeliverFunction: 'deliver-function',
       ...Object.fromEntries(
         Object.entries(variables)
-          .filter(([name]) => name !== 'Function')
-          .map(([name, value]) => [name, resolve(value)]),
+          .filter(([name]) => name !== 'Function' && name !== 'DeliverFunction')
+          .map(([name, value]) => [name, resolve(String(value))]),
       ),
     };
     const body = JSON.parse(
@@ -196,24 +215,91 @@ describe('the metrics the alarms and the dashboard select', () => {
       expect(body.widgets.length).toBeGreaterThanOrEqual(6);
     });
 
-    it.each(
-      series
-        .map((entry) => (entry[0] as { expression?: string }).expression)
-        .filter((expression) => expression?.startsWith('SEARCH') === true),
-    )('finds emitted metrics with %s', (expression) => {
-      const match = /\{([^}]+)\} service="([^"]+)" MetricName="([^"]+)"/.exec(expression ?? '');
+    const searches = series
+      .map((entry) => (entry[0] as { expression?: string }).expression ?? '')
+      .filter((expression) => expression.startsWith('SEARCH'));
+    const ownSearches = searches.filter((expression) => !expression.includes('{AWS/'));
+    const parseSearch = (expression: string) => {
+      const match = /\{([^}]+)\} service="([^"]+)" MetricName="([^"]+)"/.exec(expression);
       const [, schema = '', service = '', metric = ''] = match ?? [];
       const [searchNamespace = '', ...names] = schema.split(',');
+      return { searchNamespace, names, service, metric };
+    };
+    const finds = (candidates: readonly Emitted[], expression: string): boolean => {
+      const { searchNamespace, names, service, metric } = parseSearch(expression);
+      return candidates.some(
+        (each) =>
+          each.namespace === searchNamespace &&
+          each.metric === metric &&
+          each.dimensions.service === service &&
+          JSON.stringify(Object.keys(each.dimensions).sort()) === JSON.stringify(names.sort()),
+      );
+    };
 
+    it.each(
+      ownSearches.filter((expression) => !parseSearch(expression).metric.startsWith('webhook_')),
+    )('finds emitted metrics with %s', (expression) => {
+      expect(finds(emitted, expression)).toBe(true);
+    });
+
+    it.each(
+      ownSearches.filter((expression) => parseSearch(expression).metric.startsWith('webhook_')),
+    )("finds the deliver function's per-endpoint metrics with %s", (expression) => {
+      const perEndpoint = WEBHOOK_METRICS.map((metric) => ({
+        namespace,
+        metric,
+        dimensions: { service: serviceName, endpoint: 'Crm' },
+      }));
+
+      expect(finds(perEndpoint, expression)).toBe(true);
+    });
+
+    it('plots every per-endpoint webhook metric', () => {
       expect(
-        emitted.some(
-          (each) =>
-            each.namespace === searchNamespace &&
-            each.metric === metric &&
-            each.dimensions.service === service &&
-            JSON.stringify(Object.keys(each.dimensions).sort()) === JSON.stringify(names.sort()),
-        ),
-      ).toBe(true);
+        [...new Set(ownSearches.map((expression) => parseSearch(expression).metric))]
+          .filter((metric) => metric.startsWith('webhook_'))
+          .sort(),
+      ).toEqual([...WEBHOOK_METRICS].sort());
+    });
+
+    // The queues are named by infra/webhooks-plugin.js: <prefix>-webhook-<name> and
+    // <prefix>-deadletter-<name>. CloudWatch matches the prefix as consecutive name tokens.
+    const sqsSearches = searches
+      .filter((expression) => expression.includes('{AWS/SQS,QueueName}'))
+      .map((expression) => {
+        const [, metric = '', prefix = ''] =
+          /MetricName="([^"]+)" QueueName=([\w-]+)'/.exec(expression) ?? [];
+        return [metric, prefix] as const;
+      });
+    const names = queueNames(resolve('${self:custom.webhooks.queuePrefix}'), 'Crm');
+
+    it('plots the depth of every webhook dead-letter queue and the oldest message of every webhook queue', () => {
+      expect(sqsSearches).toEqual([
+        ['ApproximateNumberOfMessagesVisible', `weiban-forms-${STAGE}-deadletter`],
+        ['ApproximateAgeOfOldestMessage', `weiban-forms-${STAGE}-webhook`],
+      ]);
+      expect(names.dlq.startsWith(`${sqsSearches[0]?.[1] ?? '?'}-`)).toBe(true);
+      expect(names.queue.startsWith(`${sqsSearches[0]?.[1] ?? '?'}-`)).toBe(false);
+      expect(names.queue.startsWith(`${sqsSearches[1]?.[1] ?? '?'}-`)).toBe(true);
+      expect(names.dlq.startsWith(`${sqsSearches[1]?.[1] ?? '?'}-`)).toBe(false);
+    });
+
+    it('marks the age at which the failing alarm fires', () => {
+      const widget = body.widgets.find((each) =>
+        String(each.properties.title).startsWith('Webhook queues: oldest'),
+      );
+      expect(get(widget, 'properties', 'annotations', 'horizontal')).toEqual([
+        { label: 'failing alarm', value: FAILING_SECONDS },
+      ]);
+    });
+
+    it("plots the deliver function's invocations, errors and throttles", () => {
+      const deliver = series.filter((entry) => entry[3] === 'deliver-function');
+      expect(deliver.map((entry) => [entry[0], entry[1], entry[2]])).toEqual([
+        ['AWS/Lambda', 'Invocations', 'FunctionName'],
+        ['AWS/Lambda', 'Errors', 'FunctionName'],
+        ['AWS/Lambda', 'Throttles', 'FunctionName'],
+      ]);
     });
 
     it.each(series.filter((entry) => entry[0] === namespace).map((entry) => [entry[1], entry]))(
