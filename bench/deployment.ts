@@ -12,8 +12,13 @@ import { loadConfig, type Config } from '../lib/config.js';
 import { pollHandler } from '../lib/handler.js';
 import type { RunSummary } from '../lib/model.js';
 import { logger, metrics } from '../lib/observability.js';
-import type { PollLog } from '../lib/poller.js';
-import { createPollService, type PollService } from '../lib/service.js';
+import type { Log } from '../lib/ports.js';
+import {
+  createPollService,
+  createWeiban,
+  type PollService,
+  type WeibanSide,
+} from '../lib/service.js';
 import { awsClients, type AwsClients } from '../test/support/aws.js';
 import { lambdaContext } from '../test/support/lambda-context.js';
 import { answerPublishBatchInProcess, meterRequests, RequestCounter } from './sdk-meter.js';
@@ -38,7 +43,7 @@ export interface DeploymentOptions {
 }
 
 /** What the bench's log saw: warnings and errors are counted and kept, the rest dropped. */
-export class BenchLog implements PollLog {
+export class BenchLog implements Log {
   readonly problems: { level: 'warn' | 'error'; message: string }[] = [];
   debug = (): void => undefined;
   info = (): void => undefined;
@@ -122,7 +127,11 @@ export class Deployment {
    * scope", pollHandler wrapped in middy with the Powertools middlewares functions/poll.ts uses.
    * Each call is one invocation with the function's timeout on the shared clock.
    */
-  container(): { service: PollService; invoke: () => Promise<RunSummary> } {
+  container(): {
+    service: PollService;
+    weiban: WeibanSide;
+    invoke: () => Promise<RunSummary>;
+  } {
     const clock = this.clock;
     const sends = this.sends;
     const countingFetch: typeof fetch = (input, init) => {
@@ -131,17 +140,26 @@ export class Deployment {
       sends.push({ path: url.pathname, at: clock.now() });
       return fetch(input, init);
     };
-    const service = createPollService({
+    const clients = {
+      dynamo: this.aws.doc,
+      sns: this.aws.sns,
+      // The secret is plain text here; SSM is never called.
+      ssm: new SSMClient({ region: 'us-east-1', endpoint: 'http://127.0.0.1:9' }),
+    };
+    const weiban = createWeiban({
       config: this.config,
-      clients: {
-        dynamo: this.aws.doc,
-        sns: this.aws.sns,
-        // The secret is plain text here; SSM is never called.
-        ssm: new SSMClient({ region: 'us-east-1', endpoint: 'http://127.0.0.1:9' }),
-      },
-      log: this.log,
+      tableName: this.config.tableName,
+      clients,
+      label: 'poller',
       clock,
       fetch: countingFetch,
+    });
+    const service = createPollService({
+      config: this.config,
+      clients,
+      log: this.log,
+      clock,
+      weiban,
     });
     const run = pollHandler(service, { log: logger, sink: metrics, now: () => clock.now() });
     const abortBeforeEndMs = this.config.deadlineMarginMs / 2;
@@ -178,7 +196,7 @@ export class Deployment {
         }),
       );
     };
-    return { service, invoke };
+    return { service, weiban, invoke };
   }
 
   /** Sleeps on the shared clock until `atMs` (virtual), as the schedule waits for its next tick. */

@@ -1,9 +1,8 @@
 import type { Clock } from '../lib/clock.js';
-import { deliver, requireAllPublished } from '../lib/deliver.js';
-import type { PollSettings } from '../lib/poller.js';
+import { deliver, deliveries, requireAllPublished, triage } from '../lib/poll/deliver.js';
+import { WindowPager } from '../lib/poll/pager.js';
 import type { EventPublisher, SubmitterLedger, SubmitterSource } from '../lib/ports.js';
 import type { BackfillProgress } from '../lib/store/backfill-progress.js';
-import { assessPage, classify } from '../lib/window.js';
 
 /** Where a backfill keeps its progress between runs (lib/store/backfill-progress.ts). */
 export interface ProgressStore {
@@ -12,15 +11,19 @@ export interface ProgressStore {
 }
 
 export interface BackfillDeps {
-  readonly settings: Pick<
-    PollSettings,
-    'corpId' | 'pageSize' | 'emitResubmissions' | 'answerFormIds'
-  >;
+  readonly settings: {
+    readonly corpId: string;
+    readonly pageSize: number;
+    readonly emitResubmissions: boolean;
+    readonly answerFormIds: readonly number[] | 'all';
+  };
   readonly weiban: SubmitterSource;
   readonly ledger: SubmitterLedger;
   readonly publisher: EventPublisher;
   readonly progress: ProgressStore;
   readonly clock: Clock;
+  /** Called after each page: the moment to give the corp's Weiban budget to a caller that waits. */
+  readonly pause?: () => Promise<void>;
 }
 
 export interface BackfillRun {
@@ -36,92 +39,56 @@ export interface BackfillRun {
 }
 
 /**
- * Reads one form's submitters in a fixed window, page by page at the limiter's pace
- * (docs/guarantees.md#g4), and publishes those not recorded yet, then records them: the poller's
- * order, so a crash can only repeat an event under the same id, never lose one
- * (docs/guarantees.md#g1, #g2). Progress is saved after every page, so an interrupted backfill
- * resumes at the page it stopped on; the ledger makes any overlap harmless. The form's cursor is
- * never touched.
+ * Reads one form's submitters in a fixed window with the poller's own pager (G3: a second pass
+ * finds rows that moved), and publishes those not recorded yet, then records them, with the
+ * poller's own delivery: a crash can only repeat an event under the same id, never lose one
+ * (G1, G2). Progress is saved after every page, so an interrupted backfill resumes at the page
+ * it stopped on; the ledger makes any overlap harmless. The form's cursor is never touched.
  */
 export async function backfill(deps: BackfillDeps, run: BackfillRun): Promise<BackfillProgress> {
   const { formId, signal } = run;
-  const { settings, weiban, ledger, clock } = deps;
-  const { window } = run.from;
+  const { settings, clock } = deps;
   let progress = run.from;
-
-  /** Reads from `from` to the end; true when rows moved meanwhile. */
-  const pass = async (from: number, second: boolean): Promise<boolean> => {
-    const seen = new Set<number>();
-    let moved = false;
-    for (let offset = from; ;) {
+  const pager = new WindowPager({
+    formId,
+    window: {
+      ...progress.window,
+      offset: progress.offset,
+      ...(progress.total !== undefined && { total: progress.total }),
+    },
+    pageSize: settings.pageSize,
+    source: deps.weiban,
+    mayStartPage: () => {
       signal?.throwIfAborted();
-      const page = await weiban.listSubmitters(
-        {
-          formId,
-          // One second early, as the poller does: Weiban's bound semantics are unknown.
-          startTime: Math.max(0, window.start - 1),
-          endTime: window.end,
-          offset,
-          limit: settings.pageSize,
-        },
-        signal,
-      );
-      if (progress.total !== undefined && page.total > progress.total) moved = true;
-      const assessed = assessPage({
-        formId,
-        window,
-        offset,
-        limit: settings.pageSize,
-        total: page.total,
-        rows: page.result,
-        handled: seen,
-      });
-      for (const row of page.result) seen.add(row.u_id);
-      if (assessed.repeated > 0) moved = true;
-      let published = 0;
-      let duplicates = 0;
-      if (assessed.candidates.length > 0) {
-        const recorded = await ledger.lookup(
-          formId,
-          assessed.candidates.map((row) => row.u_id),
-        );
-        const classified = classify(assessed.candidates, recorded, settings.emitResubmissions);
-        duplicates = classified.duplicates;
-        const outcome = await deliver(
-          deps,
-          formId,
-          [
-            ...classified.fresh.map((row) => ({ row, type: 'weiban.form.submitted' as const })),
-            ...classified.resubmitted.map((row) => ({
-              row,
-              type: 'weiban.form.resubmitted' as const,
-            })),
-          ],
-          signal,
-        );
-        requireAllPublished(outcome);
-        published = outcome.published;
-      }
-      progress = {
-        ...progress,
-        offset: assessed.nextOffset,
-        total: page.total,
-        published: progress.published + published,
-        // The second pass meets what the first published; those are not "already recorded".
-        alreadyRecorded: progress.alreadyRecorded + (second ? 0 : duplicates),
-      };
-      await deps.progress.save(formId, progress, clock.now());
-      run.onPage?.(progress);
-      if (assessed.exhausted) return moved;
-      offset = assessed.nextOffset;
+      return true;
+    },
+    ...(signal !== undefined && { signal }),
+  });
+  for (;;) {
+    const read = await pager.next();
+    if (read.kind !== 'page') break;
+    const { candidates, nextOffset } = read.assessment;
+    let published = 0;
+    let duplicates = 0;
+    if (candidates.length > 0) {
+      const classified = await triage(deps, formId, candidates);
+      duplicates = classified.duplicates;
+      const outcome = await deliver(deps, formId, deliveries(classified), signal);
+      requireAllPublished(outcome);
+      published = outcome.published;
     }
-  };
-
-  // G3 (docs/guarantees.md#g3): a row met twice, or a total that grew, means rows moved while
-  // reading; one more pass from the top finds any that slid past the read position.
-  if (await pass(progress.offset, false)) {
-    run.onSecondPass?.();
-    await pass(0, true);
+    progress = {
+      ...progress,
+      offset: nextOffset,
+      total: read.total,
+      published: progress.published + published,
+      // The second pass meets what the first published; those are not "already recorded".
+      alreadyRecorded: progress.alreadyRecorded + (read.catchUp ? 0 : duplicates),
+    };
+    await deps.progress.save(formId, progress, clock.now());
+    run.onPage?.(progress);
+    if (read.moved !== undefined) run.onSecondPass?.();
+    await deps.pause?.();
   }
   await deps.progress.clear(formId);
   return progress;

@@ -1,11 +1,11 @@
-import type { PollLog } from '../lib/poller.js';
+import type { Log } from '../lib/ports.js';
 import type { Output } from './io.js';
 
 /**
  * The service's log for a person at a terminal: debug and info stay silent, warnings and
  * errors are one short line each, never JSON (npm start and the CLI).
  */
-export function briefLog(out: Output): PollLog {
+export function briefLog(out: Output): Log {
   const line =
     (level: string) =>
     (message: string, ...extra: unknown[]): void => {

@@ -211,18 +211,29 @@ function requireSecret(
 }
 
 // The same variables, rules and messages as the service's, for tools that only talk to Weiban.
-const weibanSchema = z
+const WEIBAN_VARIABLES = {
+  WEIBAN_BASE_URL: true,
+  WEIBAN_CORP_ID: true,
+  WEIBAN_SECRET: true,
+  WEIBAN_SECRET_PARAM: true,
+  WEIBAN_MAX_IN_FLIGHT: true,
+  WEIBAN_MAX_PER_MINUTE: true,
+  WEIBAN_MAX_PER_HOUR: true,
+  WEIBAN_TOKEN_TTL_SECONDS: true,
+  WEIBAN_REQUEST_TIMEOUT_MS: true,
+} as const;
+
+const weibanSchema = z.object(schema.shape).pick(WEIBAN_VARIABLES).superRefine(requireSecret);
+
+// What a backfill needs besides Weiban: how to page, and how to build and keep events.
+const backfillSchema = z
   .object(schema.shape)
   .pick({
-    WEIBAN_BASE_URL: true,
-    WEIBAN_CORP_ID: true,
-    WEIBAN_SECRET: true,
-    WEIBAN_SECRET_PARAM: true,
-    WEIBAN_MAX_IN_FLIGHT: true,
-    WEIBAN_MAX_PER_MINUTE: true,
-    WEIBAN_MAX_PER_HOUR: true,
-    WEIBAN_TOKEN_TTL_SECONDS: true,
-    WEIBAN_REQUEST_TIMEOUT_MS: true,
+    ...WEIBAN_VARIABLES,
+    PAGE_SIZE: true,
+    ANSWER_FORM_IDS: true,
+    EMIT_RESUBMISSIONS: true,
+    RETENTION_DAYS: true,
   })
   .superRefine(requireSecret);
 
@@ -270,6 +281,27 @@ export function loadWeibanConfig(env: Env = process.env): WeibanConfig {
   const parsed = weibanSchema.safeParse(env);
   if (!parsed.success) throw configError(parsed.error);
   return Object.freeze(weibanPart(parsed.data));
+}
+
+/** What a backfill reads beyond Weiban's variables: paging, events, retention. */
+export type BackfillConfig = WeibanConfig &
+  Pick<Config, 'pageSize' | 'answerFormIds' | 'emitResubmissions' | 'retentionDays'>;
+
+/**
+ * Parses the variables a backfill uses, with the same rules and messages as loadConfig; no form
+ * list, table or topic (the CLI's target gives those).
+ */
+export function loadBackfillConfig(env: Env = process.env): BackfillConfig {
+  const parsed = backfillSchema.safeParse(env);
+  if (!parsed.success) throw configError(parsed.error);
+  const e = parsed.data;
+  return Object.freeze({
+    ...weibanPart(e),
+    pageSize: e.PAGE_SIZE,
+    answerFormIds: e.ANSWER_FORM_IDS === 'all' ? 'all' : Object.freeze(e.ANSWER_FORM_IDS),
+    emitResubmissions: e.EMIT_RESUBMISSIONS,
+    retentionDays: e.RETENTION_DAYS,
+  });
 }
 
 function configError(error: z.ZodError): ConfigError {

@@ -1,3 +1,5 @@
+import type { ErrorInfo } from './model.js';
+
 /** The root of the service's own errors: each subclass is one meaning, with a stable `name`. */
 export class ServiceError extends Error {
   constructor(message: string, options?: ErrorOptions) {
@@ -34,6 +36,33 @@ export class PublishError extends ServiceError {
   ) {
     super(`${failedIds.length} event(s) not published: ${detail}`);
   }
+}
+
+/**
+ * A secret-free description of an error, for state, logs and the summary. The service's own
+ * errors say what they mean and are already redacted; anything else is cut short.
+ */
+export function errorInfo(error: unknown, at: number): ErrorInfo {
+  if (error instanceof ServiceError) {
+    const errcode =
+      'errcode' in error && typeof error.errcode === 'number' ? error.errcode : undefined;
+    return {
+      name: error.name,
+      message: error.message,
+      ...(errcode !== undefined && { errcode }),
+      at,
+    };
+  }
+  if (error instanceof Error) return { name: error.name, message: error.message.slice(0, 500), at };
+  return { name: 'Error', message: 'unknown failure', at };
+}
+
+/** `Name: message` of an error, for a log line or a reason; the message is cut short. */
+export function describeError(error: unknown): string {
+  if (!(error instanceof Error)) return 'unknown failure';
+  const cause =
+    error.cause instanceof Error ? ` (${error.cause.name}: ${error.cause.message})` : '';
+  return `${error.name}: ${error.message}${cause}`.slice(0, 500);
 }
 
 /** True when `error` is an abort (the deadline signal fired). */

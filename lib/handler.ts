@@ -3,7 +3,7 @@ import type { Context } from 'aws-lambda';
 import { ServiceError } from './errors.js';
 import type { RunSummary } from './model.js';
 import { recordRun } from './observability.js';
-import type { PollLog } from './poller.js';
+import type { Log } from './ports.js';
 import type { PollService } from './service.js';
 
 /** The EventBridge event's id: two invocations with one id are a double delivery. */
@@ -23,8 +23,8 @@ export class PollFailedError extends ServiceError {}
  * and the summary (docs/guarantees.md#handler) as the result.
  */
 export function pollHandler(
-  service: Pick<PollService, 'run' | 'meter'>,
-  { log, sink, now = Date.now }: { log: Pick<PollLog, 'info'>; sink: Metrics; now?: () => number },
+  service: PollService,
+  { log, sink, now = Date.now }: { log: Pick<Log, 'info'>; sink: Metrics; now?: () => number },
 ) {
   return async (
     _event: unknown,
@@ -32,12 +32,12 @@ export function pollHandler(
     options?: { signal?: AbortSignal },
   ): Promise<RunSummary> => {
     log.info('run started');
-    const summary = await service.run({
+    const { summary, weiban } = await service.run({
       runId: context.awsRequestId,
       remainingMs: () => context.getRemainingTimeInMillis(),
       ...(options?.signal !== undefined && { signal: options.signal }),
     });
-    recordRun(sink, summary, service.meter, now());
+    recordRun(sink, summary, weiban, now());
     log.info('run finished', {
       totals: summary.totals,
       durationMs: summary.duration_ms,

@@ -1,6 +1,48 @@
-import type { Submitter } from './weiban/schemas.js';
+/**
+ * One submitter of a form as Weiban lists it (`form/user/list`). Fields Weiban adds later pass
+ * through: an event's `data` carries everything Weiban returned (docs/guarantees.md#event).
+ */
+export interface Submitter {
+  /** The form–customer relation id: the dedupe key. */
+  readonly u_id: number;
+  readonly form_id: number;
+  readonly status: string;
+  /** Unix seconds. */
+  readonly submit_at: number;
+  readonly external_user_id: string;
+  readonly unionid: string;
+  readonly form_name?: string | null | undefined;
+  readonly user_name?: string | null | undefined;
+  readonly user_city?: string | null | undefined;
+  readonly avatar?: string | null | undefined;
+  readonly [field: string]: unknown;
+}
 
-export type { Submitter };
+/** One page of `form/user/list`. */
+export interface SubmitterPage {
+  readonly total: number;
+  readonly result: readonly Submitter[];
+}
+
+/** One answer inside a submission (`form/user/submit/list`). */
+export interface Answer {
+  readonly component_id: number;
+  readonly component_type: string;
+  readonly title: string;
+  readonly value?: string | null | undefined;
+  readonly values?: readonly string[] | null | undefined;
+  readonly [field: string]: unknown;
+}
+
+/** One submission of a form by one submitter; a resubmission adds one. */
+export interface Submission {
+  readonly id: number;
+  readonly form_id: number;
+  readonly submit_at: number;
+  readonly time_spent?: number | null | undefined;
+  readonly component_value_list: readonly Answer[];
+  readonly [field: string]: unknown;
+}
 
 /** A closed range of `submit_at` values, unix seconds, both ends included. */
 export interface Window {
@@ -68,16 +110,42 @@ export type FormOutcome =
   | 'busy'
   | 'failed';
 
-/** One form's line in the handler's summary (docs/guarantees.md#handler). */
-export interface FormSummary {
-  readonly form_id: number;
-  readonly outcome: FormOutcome;
+/** What a run did with a form's rows, and with all forms' rows in its totals. */
+export interface Counts {
   readonly fetched: number;
   readonly new: number;
   readonly duplicate: number;
   readonly published: number;
+  /** Refused by SNS: neither published nor recorded, so the next run tries them again. */
   readonly failed: number;
   readonly pages: number;
+}
+
+export const noCounts = (): Counts => ({
+  fetched: 0,
+  new: 0,
+  duplicate: 0,
+  published: 0,
+  failed: 0,
+  pages: 0,
+});
+
+/** Each count summed. */
+export function addCounts(a: Counts, b: Counts): Counts {
+  return {
+    fetched: a.fetched + b.fetched,
+    new: a.new + b.new,
+    duplicate: a.duplicate + b.duplicate,
+    published: a.published + b.published,
+    failed: a.failed + b.failed,
+    pages: a.pages + b.pages,
+  };
+}
+
+/** One form's line in the handler's summary (docs/guarantees.md#handler). */
+export interface FormSummary extends Counts {
+  readonly form_id: number;
+  readonly outcome: FormOutcome;
   /** How long this form's run took. */
   readonly duration_ms: number;
   readonly cursor: number | null;
@@ -89,12 +157,12 @@ export interface RunSummary {
   readonly started_at: string;
   readonly duration_ms: number;
   readonly forms: readonly FormSummary[];
-  readonly totals: {
-    readonly fetched: number;
-    readonly new: number;
-    readonly duplicate: number;
-    readonly published: number;
-    readonly failed: number;
-    readonly pages: number;
-  };
+  readonly totals: Counts;
+}
+
+/** Weiban answers of a run: calls per endpoint, errors per errcode (or failure kind) and per form. */
+export interface WeibanCounts {
+  readonly calls: ReadonlyMap<string, number>;
+  readonly errors: ReadonlyMap<string, number>;
+  readonly errorsByForm: ReadonlyMap<number, number>;
 }

@@ -1,7 +1,6 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import type { RunSummary } from './model.js';
-import type { CallOutcome } from './weiban/transport.js';
+import type { RunSummary, WeibanCounts } from './model.js';
 
 // Powertools configures itself from its own variables: POWERTOOLS_SERVICE_NAME (the `service`
 // dimension the alarms select on), POWERTOOLS_METRICS_NAMESPACE and LOG_LEVEL.
@@ -12,41 +11,6 @@ export const logger = new Logger();
 /** The service's one metrics sink (CloudWatch EMF). */
 export const metrics = new Metrics();
 
-/** Counts Weiban answers during a run, to emit them once at its end. */
-export class WeibanMeter {
-  readonly #calls = new Map<string, number>();
-  readonly #errors = new Map<string, number>();
-  readonly #errorsByForm = new Map<number, number>();
-
-  observe = (outcome: CallOutcome): void => {
-    this.#calls.set(outcome.endpoint, (this.#calls.get(outcome.endpoint) ?? 0) + 1);
-    if (outcome.result !== 0) {
-      const code = String(outcome.result);
-      this.#errors.set(code, (this.#errors.get(code) ?? 0) + 1);
-      if (outcome.formId !== undefined) {
-        this.#errorsByForm.set(outcome.formId, (this.#errorsByForm.get(outcome.formId) ?? 0) + 1);
-      }
-    }
-  };
-
-  /** Takes the counts so far and starts again from zero. */
-  drain(): {
-    calls: Map<string, number>;
-    errors: Map<string, number>;
-    errorsByForm: Map<number, number>;
-  } {
-    const out = {
-      calls: new Map(this.#calls),
-      errors: new Map(this.#errors),
-      errorsByForm: new Map(this.#errorsByForm),
-    };
-    this.#calls.clear();
-    this.#errors.clear();
-    this.#errorsByForm.clear();
-    return out;
-  }
-}
-
 /**
  * Emits one metric per outcome, in total and per form (dimension form_id), plus Weiban calls
  * by endpoint and errors by errcode.
@@ -54,7 +18,7 @@ export class WeibanMeter {
 export function recordRun(
   sink: Metrics,
   summary: RunSummary,
-  meter: WeibanMeter,
+  weiban: WeibanCounts,
   nowMs: number,
 ): void {
   const { totals } = summary;
@@ -76,7 +40,7 @@ export function recordRun(
   );
   if (lags.length > 0) sink.addMetric('lag_seconds', MetricUnit.Seconds, Math.max(...lags));
 
-  const { calls, errors, errorsByForm } = meter.drain();
+  const { calls, errors, errorsByForm } = weiban;
   for (const form of summary.forms) {
     // One EMF document per form: its own dimension set, all of its counts together.
     const perForm = new Metrics({ defaultDimensions: { form_id: String(form.form_id) } });

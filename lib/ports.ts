@@ -1,6 +1,29 @@
-import type { Continuation, ErrorInfo, FormState, StartMode } from './model.js';
-import type { SubmitterQuery } from './weiban/client.js';
-import type { Submission, SubmitterPage } from './weiban/schemas.js';
+import type {
+  Continuation,
+  ErrorInfo,
+  FormState,
+  StartMode,
+  Submission,
+  SubmitterPage,
+} from './model.js';
+
+/** Structured logging, as the Powertools Logger offers it: a message and its fields. */
+export interface Log {
+  debug(message: string, ...extra: unknown[]): void;
+  info(message: string, ...extra: unknown[]): void;
+  warn(message: string, ...extra: unknown[]): void;
+  error(message: string, ...extra: unknown[]): void;
+}
+
+/** One page of a form's submitters, `status=submit`, in a submit_at window. */
+export interface SubmitterQuery {
+  readonly formId: number;
+  /** Unix seconds, inclusive on our side; Weiban's own bound semantics are unknown. */
+  readonly startTime: number;
+  readonly endTime: number;
+  readonly offset: number;
+  readonly limit: number;
+}
 
 /** The Weiban reads the poller needs. */
 export interface SubmitterSource {

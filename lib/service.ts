@@ -3,20 +3,22 @@ import type { SNSClient } from '@aws-sdk/client-sns';
 import type { SSMClient } from '@aws-sdk/client-ssm';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { clockTimeout, systemClock, type Clock } from './clock.js';
-import type { Config } from './config.js';
+import type { Config, WeibanConfig } from './config.js';
 import { fitMargin } from './deadline.js';
 import { Redactor } from './errors.js';
-import type { RunSummary } from './model.js';
-import { WeibanMeter } from './observability.js';
-import { poll, type PollLog, type RunContext } from './poller.js';
+import type { RunSummary, WeibanCounts } from './model.js';
+import type { RunContext } from './poll/context.js';
+import { poll } from './poll/poll.js';
+import type { Log } from './ports.js';
 import { SnsPublisher } from './publish/sns.js';
 import { secretSource } from './secret.js';
+import { DynamoCorpBudget } from './store/corp-budget.js';
 import { DynamoFormStateStore } from './store/form-state.js';
 import { DynamoSubmitterLedger } from './store/ledger.js';
-import { DynamoCorpBudget } from './store/corp-budget.js';
 import { DynamoTokenStore } from './store/token-store.js';
 import { tokenFetcher, WeibanClient } from './weiban/client.js';
 import { WeibanLimiter } from './weiban/limiter.js';
+import { WeibanMeter } from './weiban/meter.js';
 import { TokenProvider } from './weiban/token.js';
 import { WeibanTransport, type RetryPolicy } from './weiban/transport.js';
 
@@ -26,58 +28,50 @@ export interface ServiceClients {
   readonly ssm: SSMClient;
 }
 
-export interface ServiceOptions {
-  readonly config: Config;
-  readonly clients: ServiceClients;
-  readonly log: PollLog;
+/** Everything a process needs to talk to Weiban, built once and kept for its lifetime. */
+export interface WeibanSide {
+  readonly client: WeibanClient;
+  readonly limiter: WeibanLimiter;
+  readonly meter: WeibanMeter;
+  readonly tokens: TokenProvider;
+}
+
+export interface WeibanOptions {
+  readonly config: WeibanConfig;
+  /** The table that holds the corp's shared budget and token. */
+  readonly tableName: string;
+  readonly clients: Pick<ServiceClients, 'dynamo' | 'ssm'>;
+  /** What this process is, as the corp's budget record names its holder: `poller`, `backfill`… */
+  readonly label: string;
   readonly clock?: Clock;
   readonly fetch?: typeof fetch;
   readonly retry?: RetryPolicy;
-  /** What this process is, as the corp's budget record names its holder. */
-  readonly label?: string;
-}
-
-export interface PollService {
-  run(ctx: RunContext): Promise<RunSummary>;
-  readonly limiter: WeibanLimiter;
-  readonly meter: WeibanMeter;
-  readonly weiban: WeibanClient;
-  readonly tokens: TokenProvider;
-  readonly forms: DynamoFormStateStore;
-  readonly ledger: DynamoSubmitterLedger;
-  readonly publisher: SnsPublisher;
 }
 
 /**
- * Wires the poller to its adapters. Built once per process (module scope in the handler),
- * so the limiter, the token and the secret outlive a single invocation.
+ * The Weiban side of one process. Two things in it are shared with every other caller of the
+ * corp through the table, because Weiban counts per corp (docs/guarantees.md#g4, #g5): the
+ * budget (in-flight slots, the minute, the hour, blocks) and the token.
  */
-export function createPollService(options: ServiceOptions): PollService {
-  const { config, clients, log } = options;
+export function createWeiban(options: WeibanOptions): WeibanSide {
+  const { config, tableName, clients, label } = options;
   const clock = options.clock ?? systemClock;
-  // One id per process: it holds the corp's Weiban budget and the token's refresh lock.
+  const corp = { client: clients.dynamo, tableName, corpId: config.corpId };
+  // One id per process: it holds the corp's budget and the token's refresh lock.
   const owner = randomUUID();
-  // Shared across every caller of the corp (docs/guarantees.md#g4, #g5): the Weiban budget
-  // and the token live in the table, not in this process.
+  const sharedBudget = new DynamoCorpBudget(corp);
+  const sharedToken = new DynamoTokenStore(corp);
+
   const limiter = new WeibanLimiter({
     maxInFlight: config.maxInFlight,
     perMinute: config.maxPerMinute,
     perHour: config.maxPerHour,
     clock,
     abandonedHoldMs: config.requestTimeoutMs,
-    shared: {
-      store: new DynamoCorpBudget({
-        client: clients.dynamo,
-        tableName: config.tableName,
-        corpId: config.corpId,
-      }),
-      owner,
-      label: options.label ?? 'poller',
-    },
+    shared: { store: sharedBudget, owner, label },
   });
   const meter = new WeibanMeter();
-  // G9 (docs/guarantees.md#g9): a plain secret is known from the start; tokens and an SSM secret as
-  // they are used.
+  // G9: a plain secret is known from the start; tokens and an SSM secret as they are used.
   const redactor = new Redactor();
   if (config.secret.kind === 'plain') redactor.add(config.secret.value);
   const transport = new WeibanTransport({
@@ -91,38 +85,52 @@ export function createPollService(options: ServiceOptions): PollService {
     ...(options.fetch !== undefined && { fetch: options.fetch }),
   });
   const tokens = new TokenProvider({
-    store: new DynamoTokenStore({
-      client: clients.dynamo,
-      tableName: config.tableName,
-      corpId: config.corpId,
-    }),
+    store: sharedToken,
     fetchToken: tokenFetcher(transport, config.corpId, secretSource(config.secret, clients.ssm)),
     clock,
     owner,
     fallbackTtlSeconds: config.tokenTtlFallbackSeconds,
   });
-  const weiban = new WeibanClient({ transport, tokens });
-  const forms = new DynamoFormStateStore({
-    client: clients.dynamo,
-    tableName: config.tableName,
-    clock,
-  });
-  const ledger = new DynamoSubmitterLedger({
-    client: clients.dynamo,
-    tableName: config.tableName,
-    retentionDays: config.retentionDays,
-    clock,
-  });
+  return { client: new WeibanClient({ transport, tokens }), limiter, meter, tokens };
+}
+
+/** What one run did: the summary the handler returns, and Weiban's answers for the metrics. */
+export interface RunReport {
+  readonly summary: RunSummary;
+  readonly weiban: WeibanCounts;
+}
+
+export interface PollService {
+  run(ctx: RunContext): Promise<RunReport>;
+}
+
+export interface ServiceOptions extends Omit<
+  WeibanOptions,
+  'config' | 'tableName' | 'clients' | 'label'
+> {
+  readonly config: Config;
+  readonly clients: ServiceClients;
+  readonly log: Log;
+  /** The Weiban side, when the caller built it (to reach its token or limiter); else built here. */
+  readonly weiban?: WeibanSide;
+}
+
+/**
+ * Wires the poller to its adapters. Built once per process (module scope in the handler),
+ * so the limiter, the token and the secret outlive a single invocation.
+ */
+export function createPollService(options: ServiceOptions): PollService {
+  const { config, clients, log } = options;
+  const clock = options.clock ?? systemClock;
+  const weiban =
+    options.weiban ??
+    createWeiban({ ...options, tableName: config.tableName, label: 'poller', clock });
+  const table = { client: clients.dynamo, tableName: config.tableName, clock };
+  const forms = new DynamoFormStateStore(table);
+  const ledger = new DynamoSubmitterLedger({ ...table, retentionDays: config.retentionDays });
   const publisher = new SnsPublisher({ client: clients.sns, topicArn: config.topicArn, clock });
 
   return {
-    limiter,
-    meter,
-    weiban,
-    tokens,
-    forms,
-    ledger,
-    publisher,
     run: async (ctx) => {
       const remainingAtStart = ctx.remainingMs();
       const deadlineMarginMs = fitMargin(config.deadlineMarginMs, remainingAtStart);
@@ -132,10 +140,10 @@ export function createPollService(options: ServiceOptions): PollService {
       const signal =
         ctx.signal === undefined ? deadline.signal : AbortSignal.any([ctx.signal, deadline.signal]);
       try {
-        return await poll(
+        const summary = await poll(
           {
             settings: { ...config, deadlineMarginMs },
-            weiban,
+            weiban: weiban.client,
             forms,
             ledger,
             publisher,
@@ -144,10 +152,11 @@ export function createPollService(options: ServiceOptions): PollService {
           },
           { ...ctx, signal },
         );
+        return { summary, weiban: weiban.meter.drain() };
       } finally {
         deadline.cancel();
         // The hold lapses on its own soon after; a write now only pays when someone waits.
-        await limiter.yieldIfWanted();
+        await weiban.limiter.yieldIfWanted();
       }
     },
   };

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { VirtualClock } from '../../dev/virtual-clock.js';
-import { poll } from '../../lib/poller.js';
+import { poll } from '../../lib/poll/poll.js';
 import {
   MemoryFormStateStore,
   MemoryLedger,
@@ -93,9 +93,9 @@ async function fullPath(
     clock: new VirtualClock(),
   });
   try {
-    const { invoke, service } = deployment.container();
+    const { invoke, weiban } = deployment.container();
     await invoke();
-    await service.tokens.get();
+    await weiban.tokens.get();
     submitBurst(deployment, formIds, shape.perForm);
     const expected = formIds.length * shape.perForm;
     deployment.resetCounts();
@@ -163,8 +163,8 @@ async function inMemoryPath(
     clock: new VirtualClock(),
   });
   try {
-    const { service } = deployment.container();
-    await service.tokens.get();
+    const { weiban } = deployment.container();
+    await weiban.tokens.get();
     const forms = new MemoryFormStateStore();
     const cursor = Math.floor(deployment.clock.now() / 1000);
     for (const formId of formIds) {
@@ -180,7 +180,7 @@ async function inMemoryPath(
       poll(
         {
           settings: deployment.config,
-          weiban: service.weiban,
+          weiban: weiban.client,
           forms,
           ledger,
           publisher,

@@ -1,11 +1,13 @@
 import { toUnixSeconds } from '../../lib/clock.js';
-import { HARD_MAX_IN_FLIGHT, HARD_MAX_PER_MINUTE, loadConfig } from '../../lib/config.js';
+import { HARD_MAX_IN_FLIGHT, HARD_MAX_PER_MINUTE, loadBackfillConfig } from '../../lib/config.js';
 import { isAbort } from '../../lib/errors.js';
-import { createPollService } from '../../lib/service.js';
+import { SnsPublisher } from '../../lib/publish/sns.js';
+import { createWeiban } from '../../lib/service.js';
 import {
   DynamoBackfillProgress,
   type BackfillProgress,
 } from '../../lib/store/backfill-progress.js';
+import { DynamoSubmitterLedger } from '../../lib/store/ledger.js';
 import { formIdFlag, instantFlag, integerFlag } from '../args.js';
 import { backfill } from '../backfill.js';
 import type { Command, CommandContext } from '../command.js';
@@ -13,7 +15,6 @@ import { TARGET_HELP, TARGET_OPTIONS } from '../command.js';
 import { CliError, explain, INTERRUPTED_EXIT, UsageError } from '../errors.js';
 import { formatCount, formatDuration, formatElapsed, formatTime } from '../format.js';
 import { println } from '../io.js';
-import { briefLog } from '../log.js';
 import { progress } from '../progress.js';
 import { requireTopic, withStageSecret } from '../target.js';
 
@@ -92,26 +93,29 @@ async function runBackfill(ctx: CommandContext): Promise<number> {
   const target = await ctx.target();
   const topicArn = requireTopic(target, 'backfill');
   const env = withStageSecret(io.env, ctx.string('stage'));
-  const config = loadConfig({
+  const config = loadBackfillConfig({
     ...env,
-    TABLE_NAME: target.tableName,
-    TOPIC_ARN: topicArn,
-    // Kept beside the configured forms, so ANSWER_FORM_IDS stays valid against FORM_IDS.
-    FORM_IDS: [env.FORM_IDS, String(formId)]
-      .filter((ids) => ids !== undefined && ids !== '')
-      .join(','),
-    PAGE_SIZE: pageSize === undefined ? env.PAGE_SIZE : String(pageSize),
+    ...(pageSize !== undefined && { PAGE_SIZE: String(pageSize) }),
     WEIBAN_MAX_IN_FLIGHT: String(maxInFlight),
     WEIBAN_MAX_PER_MINUTE: String(maxPerMinute),
   });
   const { dynamo, sns, ssm } = ctx.clients();
-  const service = createPollService({
+  // The corp's Weiban budget is shared with the deployed poller through the table (G4).
+  const weiban = createWeiban({
     config,
-    clients: { dynamo, sns, ssm },
-    log: briefLog(io.stderr),
+    tableName: target.tableName,
+    clients: { dynamo, ssm },
+    label: 'backfill',
     clock: io.clock,
     ...(io.fetch !== undefined && { fetch: io.fetch }),
   });
+  const ledger = new DynamoSubmitterLedger({
+    client: dynamo,
+    tableName: target.tableName,
+    retentionDays: config.retentionDays,
+    clock: io.clock,
+  });
+  const publisher = new SnsPublisher({ client: sns, topicArn, clock: io.clock });
   const store = new DynamoBackfillProgress({ client: dynamo, tableName: target.tableName });
 
   const from = await startingPoint(ctx, store, formId, window, untilRaw === undefined);
@@ -134,11 +138,12 @@ async function runBackfill(ctx: CommandContext): Promise<number> {
     done = await backfill(
       {
         settings: config,
-        weiban: service.weiban,
-        ledger: service.ledger,
-        publisher: service.publisher,
+        weiban: weiban.client,
+        ledger,
+        publisher,
         progress: store,
         clock: io.clock,
+        pause: () => weiban.limiter.yieldIfWanted(),
       },
       {
         formId,
@@ -170,7 +175,7 @@ async function runBackfill(ctx: CommandContext): Promise<number> {
     );
   }
   bar.finish();
-  const calls = Object.values(service.limiter.stats().calls).reduce((sum, n) => sum + n, 0);
+  const calls = Object.values(weiban.limiter.stats().calls).reduce((sum, n) => sum + n, 0);
   println(
     io.stdout,
     `Backfilled form ${formId}: ${formatCount(done.offset)} row(s) read, ${formatCount(done.published)} published, ` +

@@ -3,7 +3,7 @@ import { formEventSchema, messageAttributes, type FormEvent } from '../../lib/ev
 import type { Window } from '../../lib/model.js';
 import type { OutgoingMessage, SubmitterRecord } from '../../lib/ports.js';
 import { SnsPublisher } from '../../lib/publish/sns.js';
-import { DynamoSubmitterLedger } from '../../lib/store/ledger.js';
+import { OperatorStore } from '../../lib/store/operator.js';
 import { chunk } from '../../lib/store/retry.js';
 import { formIdFlag, instantFlag, integerFlag } from '../args.js';
 import type { Command, CommandContext } from '../command.js';
@@ -55,18 +55,13 @@ async function replay(ctx: CommandContext): Promise<number> {
   const target = await ctx.target();
   const topicArn = dryRun ? target.topicArn : requireTopic(target, 'replay');
   const { dynamo, sns } = ctx.clients();
-  const ledger = new DynamoSubmitterLedger({
-    client: dynamo,
-    tableName: target.tableName,
-    // Read-only here: nothing is recorded, so the retention never applies.
-    retentionDays: 0,
-  });
+  const operator = new OperatorStore({ client: dynamo, tableName: target.tableName });
 
   let total: number;
   let pages: AsyncIterable<SubmitterRecord[]> | Iterable<SubmitterRecord[]>;
   let what: string;
   if (selection.kind === 'one') {
-    const record = await ledger.get(formId, selection.uId);
+    const record = await operator.record(formId, selection.uId);
     if (record === undefined) {
       throw new CliError(
         `form ${formId} has no recorded submitter with u_id ${selection.uId} in ${target.label}`,
@@ -75,8 +70,8 @@ async function replay(ctx: CommandContext): Promise<number> {
     [total, pages, what] = [1, [[record]], `u_id ${selection.uId} of form ${formId}`];
   } else {
     const { window } = selection;
-    total = await ledger.countBySubmitAt(formId, window);
-    pages = ledger.bySubmitAt(formId, window);
+    total = await operator.recordedCountBySubmitAt(formId, window);
+    pages = operator.recordsBySubmitAt(formId, window);
     what = `form ${formId} submitted ${formatTime(window.start)} … ${formatTime(window.end)}`;
   }
   if (total === 0) {

@@ -1,6 +1,6 @@
 import { toUnixSeconds } from '../../lib/clock.js';
 import { LeaseHeldError } from '../../lib/errors.js';
-import { DynamoFormStateStore } from '../../lib/store/form-state.js';
+import { OperatorStore } from '../../lib/store/operator.js';
 import { formIdFlag, instantFlag } from '../args.js';
 import type { Command, CommandContext } from '../command.js';
 import { TARGET_HELP, TARGET_OPTIONS } from '../command.js';
@@ -46,11 +46,8 @@ async function reset(ctx: CommandContext): Promise<number> {
     throw new UsageError(`--to ${formatTime(to)} is in the future; a cursor can be at most now`);
   }
   const target = await ctx.target();
-  const forms = new DynamoFormStateStore({
-    client: ctx.clients().dynamo,
-    tableName: target.tableName,
-  });
-  const state = await forms.get(formId);
+  const operator = new OperatorStore({ client: ctx.clients().dynamo, tableName: target.tableName });
+  const state = await operator.form(formId);
 
   println(io.stdout, `${target.label}, form ${formId}:`);
   if (state === undefined) {
@@ -97,7 +94,7 @@ async function reset(ctx: CommandContext): Promise<number> {
   }
 
   try {
-    await forms.reset(formId, to, io.clock.now());
+    await operator.reset(formId, to, io.clock.now());
   } catch (error: unknown) {
     if (error instanceof LeaseHeldError) {
       throw new CliError(

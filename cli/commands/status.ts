@@ -1,7 +1,7 @@
 import { toIso, toUnixSeconds } from '../../lib/clock.js';
 import type { FormState } from '../../lib/model.js';
 import { DynamoFormStateStore } from '../../lib/store/form-state.js';
-import { DynamoSubmitterLedger } from '../../lib/store/ledger.js';
+import { OperatorStore } from '../../lib/store/operator.js';
 import type { Command, CommandContext } from '../command.js';
 import { TARGET_HELP, TARGET_OPTIONS } from '../command.js';
 import { formIdFlag } from '../args.js';
@@ -64,22 +64,17 @@ async function status(ctx: CommandContext): Promise<number> {
   const target = await ctx.target();
   const { dynamo } = ctx.clients();
   const forms = new DynamoFormStateStore({ client: dynamo, tableName: target.tableName });
-  const ledger = new DynamoSubmitterLedger({
-    client: dynamo,
-    tableName: target.tableName,
-    // Read-only here: nothing is recorded, so the retention never applies.
-    retentionDays: 0,
-  });
+  const operator = new OperatorStore({ client: dynamo, tableName: target.tableName });
   const entries =
     only === undefined
-      ? (await forms.listAll()).map((state) => ({ formId: state.formId, state }))
+      ? (await operator.forms()).map((state) => ({ formId: state.formId, state }))
       : await forms
           .getMany(only)
           .then((found) => only.map((formId) => ({ formId, state: found.get(formId) })));
   const nowMs = io.clock.now();
   const rows = await Promise.all(
     entries.map(async ({ formId, state }) => {
-      const recorded = await ledger.count(formId);
+      const recorded = await operator.recordedCount(formId);
       return state === undefined ? notStarted(formId, recorded) : statusOf(state, recorded, nowMs);
     }),
   );

@@ -3,8 +3,12 @@ import {
   type PublishBatchRequestEntry,
   type SNSClient,
 } from '@aws-sdk/client-sns';
+import pMap from 'p-map';
+import { backoffMs } from '../backoff.js';
 import { systemClock, type Clock } from '../clock.js';
+import { describeError } from '../errors.js';
 import type { EventPublisher, OutgoingMessage, PublishResult } from '../ports.js';
+import { messageBytes } from './message.js';
 
 // SNS PublishBatch: at most 10 entries and 256 KiB in all per call.
 export const BATCH_ENTRIES = 10;
@@ -40,16 +44,9 @@ export class SnsPublisher implements EventPublisher {
   }
 
   async publish(messages: readonly OutgoingMessage[]): Promise<PublishResult> {
-    const batches = toBatches(messages);
-    const results: PublishResult[] = [];
-    let next = 0;
-    const worker = async () => {
-      while (next < batches.length) {
-        const batch = batches[next++];
-        if (batch !== undefined) results.push(await this.#publishBatch(batch));
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(this.#concurrency, batches.length) }, worker));
+    const results = await pMap(toBatches(messages), (batch) => this.#publishBatch(batch), {
+      concurrency: this.#concurrency,
+    });
     return {
       published: results.flatMap((result) => result.published),
       failed: results.flatMap((result) => result.failed),
@@ -62,8 +59,7 @@ export class SnsPublisher implements EventPublisher {
     const lastReason = new Map<string, string>();
     let pending = batch;
     for (let attempt = 1; attempt <= this.#attempts && pending.length > 0; attempt += 1) {
-      if (attempt > 1)
-        await this.#clock.sleep(100 * 2 ** (attempt - 2) * (0.5 + Math.random() / 2));
+      if (attempt > 1) await this.#clock.sleep(backoffMs(attempt - 1, { baseMs: 100 }));
       const entries = pending.map((message, index): PublishBatchRequestEntry => ({
         Id: `m${index}`,
         Message: message.body,
@@ -97,8 +93,7 @@ export class SnsPublisher implements EventPublisher {
           }
         });
       } catch (error: unknown) {
-        const reason =
-          error instanceof Error ? `${error.name}: ${error.message}` : 'PublishBatch failed';
+        const reason = describeError(error);
         for (const message of pending) lastReason.set(message.id, reason);
         retry.push(...pending);
       }
@@ -132,12 +127,4 @@ export function toBatches(messages: readonly OutgoingMessage[]): OutgoingMessage
   }
   if (current.length > 0) batches.push(current);
   return batches;
-}
-
-function messageBytes(message: OutgoingMessage): number {
-  let size = Buffer.byteLength(message.body);
-  for (const [name, value] of Object.entries(message.attributes)) {
-    size += Buffer.byteLength(name) + value.DataType.length + Buffer.byteLength(value.StringValue);
-  }
-  return size;
 }

@@ -6,7 +6,6 @@ import {
   BatchGetCommand,
   GetCommand,
   PutCommand,
-  ScanCommand,
   TransactWriteCommand,
   UpdateCommand,
   type DynamoDBDocumentClient,
@@ -42,7 +41,10 @@ const key = (formId: number) => ({ pk: formPk(formId), sk: STATE_SK });
 const BATCH_GET_MAX = 100;
 const TRANSACT_MAX = 100;
 
-/** Form state in the one table: cursor, continuation, start mode, lease. */
+/**
+ * Form state in the one table (cursor, continuation, start mode, lease), as the poller reads and
+ * writes it. The operator's queries are in operator.ts.
+ */
 export class DynamoFormStateStore implements FormStateStore {
   readonly #client: DynamoDBDocumentClient;
   readonly #tableName: string;
@@ -123,6 +125,7 @@ export class DynamoFormStateStore implements FormStateStore {
     }
   }
 
+  /** The form's state, read with strong consistency. */
   async get(formId: number): Promise<FormState | undefined> {
     const out = await this.#client.send(
       new GetCommand({ TableName: this.#tableName, Key: key(formId), ConsistentRead: true }),
@@ -224,64 +227,6 @@ export class DynamoFormStateStore implements FormStateStore {
     }
   }
 
-  /**
-   * Every form that has state, by form id. Scans the whole table, so it is for operator tools
-   * that do not know the form ids, never for the poller.
-   */
-  async listAll(): Promise<FormState[]> {
-    const states: FormState[] = [];
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const out = await this.#client.send(
-        new ScanCommand({
-          TableName: this.#tableName,
-          FilterExpression: 'sk = :state',
-          ExpressionAttributeValues: { ':state': STATE_SK },
-          ...(startKey !== undefined && { ExclusiveStartKey: startKey }),
-        }),
-      );
-      for (const item of out.Items ?? []) states.push(fromItem(item as StateItem));
-      startKey = out.LastEvaluatedKey;
-    } while (startKey !== undefined);
-    return states.sort((a, b) => a.formId - b.formId);
-  }
-
-  /**
-   * Moves a form's cursor to `to` and drops any continuation: the operator's reset
-   * (docs/guarantees.md#g7).
-   */
-  async reset(formId: number, to: number, now: number): Promise<FormState> {
-    try {
-      const out = await this.#client.send(
-        new UpdateCommand({
-          TableName: this.#tableName,
-          Key: key(formId),
-          UpdateExpression:
-            'SET #cursor = :to, #origin = :to, start_mode = :time, form_id = :form, updated_at = :now ' +
-            'REMOVE continuation, last_error ADD #version :one',
-          ConditionExpression: 'attribute_not_exists(lease_until) OR lease_until < :now',
-          ExpressionAttributeNames: {
-            '#cursor': 'cursor',
-            '#origin': 'origin',
-            '#version': 'version',
-          },
-          ExpressionAttributeValues: {
-            ':to': to,
-            ':time': 'time',
-            ':now': now,
-            ':one': 1,
-            ':form': formId,
-          },
-          ReturnValues: 'ALL_NEW',
-        }),
-      );
-      return fromItem(out.Attributes as StateItem);
-    } catch (error: unknown) {
-      if (error instanceof ConditionalCheckFailedException) throw new LeaseHeldError(formId);
-      throw error;
-    }
-  }
-
   #update(formId: number, guard: Guard, change: StateChange, now: number) {
     const set = ['updated_at = :now'];
     const remove: string[] = [];
@@ -326,6 +271,11 @@ export class DynamoFormStateStore implements FormStateStore {
       ExpressionAttributeValues: values,
     };
   }
+}
+
+/** A form state item as the table holds it, read back. */
+export function stateFromItem(item: Record<string, unknown>): FormState {
+  return fromItem(item as unknown as StateItem);
 }
 
 function fromItem(item: StateItem): FormState {

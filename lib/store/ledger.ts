@@ -2,24 +2,13 @@ import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import {
   BatchGetCommand,
   BatchWriteCommand,
-  GetCommand,
-  QueryCommand,
   UpdateCommand,
   type DynamoDBDocumentClient,
-  type QueryCommandInput,
 } from '@aws-sdk/lib-dynamodb';
 import type { Clock } from '../clock.js';
 import { StoreWriteError } from '../errors.js';
-import type { Window } from '../model.js';
 import type { RecordedSubmitter, SubmitterLedger, SubmitterRecord } from '../ports.js';
-import {
-  BY_SUBMIT_AT_INDEX,
-  formPk,
-  resubmissionSk,
-  SUBMITTER_SK_PREFIX,
-  submitterSk,
-  uIdFromSk,
-} from './keys.js';
+import { formPk, resubmissionSk, submitterSk, uIdFromSk } from './keys.js';
 import { chunk, drainUnprocessed } from './retry.js';
 
 // DynamoDB: BatchGetItem takes 100 keys, BatchWriteItem 25 puts.
@@ -32,7 +21,8 @@ const DAY_S = 86_400;
 type Key = { pk: string; sk: string };
 
 /**
- * One dedupe record per (form_id, u_id), kept RETENTION_DAYS by TTL and never capped by count
+ * The poller's side of the dedupe records: which submitters are recorded, and recording new
+ * ones (operator.ts reads them for replay and counts). One dedupe record per (form_id, u_id), kept RETENTION_DAYS by TTL and never capped by count
  * (docs/guarantees.md#storage). It keeps the first submission's event and `submit_at` (by_submit_at
  * replays it at its own time); `last_submit_at` tracks resubmissions, whose events sit beside it
  * (`R#`).
@@ -164,92 +154,4 @@ export class DynamoSubmitterLedger implements SubmitterLedger {
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
     }
   }
-
-  /** How many submitters the form has recorded: a COUNT query over its partition. */
-  count(formId: number): Promise<number> {
-    return this.#count({
-      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-      ExpressionAttributeValues: { ':pk': formPk(formId), ':prefix': SUBMITTER_SK_PREFIX },
-    });
-  }
-
-  /** How many recorded submitters of the form have `submit_at` in `range` (index by_submit_at). */
-  countBySubmitAt(formId: number, range: Window): Promise<number> {
-    return this.#count(bySubmitAtQuery(formId, range));
-  }
-
-  /** One recorded submitter with the event that was published for it. */
-  async get(formId: number, uId: number): Promise<SubmitterRecord | undefined> {
-    const out = await this.#client.send(
-      new GetCommand({
-        TableName: this.#tableName,
-        Key: { pk: formPk(formId), sk: submitterSk(uId) },
-        ConsistentRead: true,
-      }),
-    );
-    return out.Item === undefined ? undefined : toRecord(out.Item);
-  }
-
-  /**
-   * The form's recorded submitters with `submit_at` in `range`, oldest first, one DynamoDB page
-   * at a time, each with the event published for it. For replay (index by_submit_at).
-   */
-  async *bySubmitAt(formId: number, range: Window): AsyncGenerator<SubmitterRecord[]> {
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const out = await this.#client.send(
-        new QueryCommand({
-          TableName: this.#tableName,
-          ...bySubmitAtQuery(formId, range),
-          ...(startKey !== undefined && { ExclusiveStartKey: startKey }),
-        }),
-      );
-      const records = (out.Items ?? []).map(toRecord);
-      if (records.length > 0) yield records;
-      startKey = out.LastEvaluatedKey;
-    } while (startKey !== undefined);
-  }
-
-  async #count(
-    query: Pick<
-      QueryCommandInput,
-      'IndexName' | 'KeyConditionExpression' | 'ExpressionAttributeValues'
-    >,
-  ): Promise<number> {
-    let total = 0;
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const out = await this.#client.send(
-        new QueryCommand({
-          TableName: this.#tableName,
-          ...query,
-          Select: 'COUNT',
-          ...(startKey !== undefined && { ExclusiveStartKey: startKey }),
-        }),
-      );
-      total += out.Count ?? 0;
-      startKey = out.LastEvaluatedKey;
-    } while (startKey !== undefined);
-    return total;
-  }
-}
-
-function bySubmitAtQuery(formId: number, range: Window) {
-  return {
-    IndexName: BY_SUBMIT_AT_INDEX,
-    KeyConditionExpression: 'pk = :pk AND submit_at BETWEEN :start AND :end',
-    ExpressionAttributeValues: {
-      ':pk': formPk(formId),
-      ':start': range.start,
-      ':end': range.end,
-    },
-  };
-}
-
-function toRecord(item: Record<string, unknown>): SubmitterRecord {
-  return {
-    uId: uIdFromSk(String(item.sk)),
-    submitAt: Number(item.submit_at),
-    event: String(item.event),
-  };
 }

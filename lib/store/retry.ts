@@ -1,3 +1,4 @@
+import { backoffMs } from '../backoff.js';
 import { systemClock, type Clock } from '../clock.js';
 
 /** Retries DynamoDB's "unprocessed" leftovers with growing pauses; returns what is still left. */
@@ -12,8 +13,7 @@ export async function drainUnprocessed<T>(
 ): Promise<readonly T[]> {
   let left = work;
   for (let attempt = 0; left.length > 0 && attempt < attempts; attempt += 1) {
-    if (attempt > 0)
-      await clock.sleep(baseDelayMs * 2 ** (attempt - 1) * (0.5 + Math.random() / 2));
+    if (attempt > 0) await clock.sleep(backoffMs(attempt, { baseMs: baseDelayMs }));
     left = await send(left);
   }
   return left;

@@ -1,11 +1,7 @@
+import type { Submission, SubmitterPage } from '../model.js';
+import type { SubmitterQuery, SubmitterSource } from '../ports.js';
 import { TokenExpiredError } from './errors.js';
-import {
-  submissionListSchema,
-  submitterPageSchema,
-  tokenSchema,
-  type Submission,
-  type SubmitterPage,
-} from './schemas.js';
+import { submissionListSchema, submitterPageSchema, tokenSchema } from './schemas.js';
 import type { FetchedToken, TokenProvider } from './token.js';
 import type { WeibanTransport } from './transport.js';
 
@@ -14,18 +10,6 @@ export const ENDPOINT = {
   submitters: 'form/user/list',
   submissions: 'form/user/submit/list',
 } as const;
-
-export interface SubmitterQuery {
-  readonly formId: number;
-  /**
-   * Unix seconds, inclusive on our side; Weiban's own bounds are unknown
-   * (docs/weiban-api.md#form-user-list).
-   */
-  readonly startTime: number;
-  readonly endTime: number;
-  readonly offset: number;
-  readonly limit: number;
-}
 
 /** Fetches a token with the corp's credentials. Used by the TokenProvider only. */
 export function tokenFetcher(
@@ -51,7 +35,7 @@ export function tokenFetcher(
 }
 
 /** The smart-form endpoints this service reads, with the token handled (docs/guarantees.md#g5). */
-export class WeibanClient {
+export class WeibanClient implements SubmitterSource {
   readonly #transport: WeibanTransport;
   readonly #tokens: TokenProvider;
 

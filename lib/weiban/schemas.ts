@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { Submission, Submitter, SubmitterPage } from '../model.js';
 
 /** Every Weiban answer carries these (docs/weiban-api.md#conventions). */
 export const envelopeSchema = z.looseObject({
@@ -21,7 +22,7 @@ const optionalText = z.string().nullish();
  * One submitter of `form/user/list`. Unknown fields are kept: an event's `data` carries
  * everything Weiban returned (docs/guarantees.md#event).
  */
-export const submitterSchema = z.looseObject({
+export const submitterSchema: z.ZodType<Submitter> = z.looseObject({
   u_id: z.number().int().positive().max(Number.MAX_SAFE_INTEGER),
   form_id: z.number().int().positive(),
   status: z.string(),
@@ -34,14 +35,10 @@ export const submitterSchema = z.looseObject({
   avatar: optionalText,
 });
 
-export type Submitter = z.infer<typeof submitterSchema>;
-
-export const submitterPageSchema = z.looseObject({
+export const submitterPageSchema: z.ZodType<SubmitterPage> = z.looseObject({
   total: z.number().int().nonnegative(),
   result: z.array(submitterSchema),
 });
-
-export type SubmitterPage = z.infer<typeof submitterPageSchema>;
 
 /** One answer inside a submission of `form/user/submit/list`. */
 export const answerSchema = z.looseObject({
@@ -53,7 +50,7 @@ export const answerSchema = z.looseObject({
   values: z.array(z.string()).nullish(),
 });
 
-export const submissionSchema = z.looseObject({
+export const submissionSchema: z.ZodType<Submission> = z.looseObject({
   id: z.number().int(),
   deleted: z.boolean().nullish(),
   form_id: z.number().int(),
@@ -63,8 +60,6 @@ export const submissionSchema = z.looseObject({
   submit_at: z.number().int().nonnegative(),
   component_value_list: z.array(answerSchema),
 });
-
-export type Submission = z.infer<typeof submissionSchema>;
 
 export const submissionListSchema = z.looseObject({
   total: z.number().int().nonnegative().optional(),

@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import type { Clock } from '../clock.js';
-import { isAbort, Redactor } from '../errors.js';
+import { backoffMs } from '../backoff.js';
+import { describeError, isAbort, Redactor } from '../errors.js';
 import {
   ConcurrencyLimitError,
   ERRCODE,
@@ -13,6 +14,7 @@ import {
   type WeibanError,
 } from './errors.js';
 import type { WeibanLimiter } from './limiter.js';
+import type { CallOutcome } from './meter.js';
 import { describeIssues, envelopeSchema } from './schemas.js';
 
 export interface RetryPolicy {
@@ -23,16 +25,6 @@ export interface RetryPolicy {
 }
 
 export const DEFAULT_RETRY: RetryPolicy = { attempts: 4, baseDelayMs: 250, maxDelayMs: 4_000 };
-
-/** What one answer was, for metrics. */
-export interface CallOutcome {
-  readonly endpoint: string;
-  /** The errcode Weiban sent, or the failure kind when there was no JSON answer. */
-  readonly result: number | 'transport' | 'malformed';
-  readonly ms: number;
-  /** The form the call was for, when it was for one. */
-  readonly formId?: number;
-}
 
 export interface TransportOptions {
   readonly baseUrl: string;
@@ -89,7 +81,10 @@ export class WeibanTransport {
         );
       } catch (error: unknown) {
         if (!isRetryable(error) || attempt >= this.#retry.attempts) throw error;
-        await this.#o.clock.sleep(this.#backoff(attempt), signal);
+        await this.#o.clock.sleep(
+          backoffMs(attempt, { baseMs: this.#retry.baseDelayMs, maxMs: this.#retry.maxDelayMs }),
+          signal,
+        );
       }
     }
   }
@@ -154,7 +149,7 @@ export class WeibanTransport {
         : 'the request failed';
       throw new TransportError(
         spec.endpoint,
-        this.#redactor.redact(`${detail} (${describe(error)})`),
+        this.#redactor.redact(`${detail} (${describeError(error)})`),
         undefined,
         { abandoned: timedOut },
       );
@@ -166,7 +161,7 @@ export class WeibanTransport {
       if (signal?.aborted) throw signal.reason;
       throw new TransportError(
         spec.endpoint,
-        this.#redactor.redact(`the body was cut off (${describe(error)})`),
+        this.#redactor.redact(`the body was cut off (${describeError(error)})`),
       );
     }
     if (response.status !== 200) {
@@ -190,12 +185,6 @@ export class WeibanTransport {
         return new WeibanApiError(spec.endpoint, errcode, errmsg);
     }
   }
-
-  #backoff(attempt: number): number {
-    const { baseDelayMs, maxDelayMs } = this.#retry;
-    const ceiling = Math.min(maxDelayMs, baseDelayMs * 2 ** (attempt - 1));
-    return ceiling / 2 + Math.random() * (ceiling / 2);
-  }
 }
 
 const isRetryable = (error: unknown): boolean =>
@@ -207,10 +196,4 @@ function parseJson(text: string): unknown {
   } catch {
     return undefined;
   }
-}
-
-function describe(error: unknown): string {
-  if (!(error instanceof Error)) return 'unknown error';
-  const cause = error.cause instanceof Error ? `: ${error.cause.message}` : '';
-  return `${error.name}${cause}`;
 }

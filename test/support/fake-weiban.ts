@@ -1,5 +1,5 @@
-import type { SubmitterQuery } from '../../lib/weiban/client.js';
-import type { Submission, Submitter, SubmitterPage } from '../../lib/weiban/schemas.js';
+import type { SubmitterQuery } from '../../lib/ports.js';
+import type { Submission, Submitter, SubmitterPage } from '../../lib/model.js';
 import type { SubmitterSource } from '../../lib/ports.js';
 
 /**

@@ -29,8 +29,11 @@ export interface WorldOptions {
 
 export interface Invocation {
   readonly runId?: string;
-  /** Lambda time left at the start of the run. */
-  readonly remainingMs?: number;
+  /**
+   * Lambda time left at the start of the run, counting down in real time; or a script of it,
+   * asked whenever the service asks (e.g. "plenty until the first page, then almost none").
+   */
+  readonly remainingMs?: number | (() => number);
 }
 
 /**
@@ -114,12 +117,13 @@ export class World {
       now: () => this.clock.now(),
     });
     return ({ runId = randomUUID(), remainingMs = 60_000 }: Invocation = {}) => {
-      const deadline = Date.now() + remainingMs;
+      const deadline = Date.now() + (typeof remainingMs === 'number' ? remainingMs : 0);
       return handler(
         undefined,
         lambdaContext({
           awsRequestId: runId,
-          getRemainingTimeInMillis: () => deadline - Date.now(),
+          getRemainingTimeInMillis:
+            typeof remainingMs === 'number' ? () => deadline - Date.now() : remainingMs,
         }),
       );
     };

@@ -4,8 +4,8 @@ import middy from '@middy/core';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { pollHandler, PollFailedError } from '../../lib/handler.js';
 import type { RunSummary } from '../../lib/model.js';
-import { recordRun, WeibanMeter } from '../../lib/observability.js';
-import type { CallOutcome } from '../../lib/weiban/transport.js';
+import { recordRun } from '../../lib/observability.js';
+import { WeibanMeter, type CallOutcome } from '../../lib/weiban/meter.js';
 import { formSummary, runSummary } from '../fixtures/run-summary.js';
 import { captureEmf, findDocument, type EmfCapture } from '../support/emf.js';
 import { lambdaContext } from '../support/lambda-context.js';
@@ -75,7 +75,7 @@ describe('the run metrics, as CloudWatch EMF on stdout', () => {
       ['form/user/list', 'transport', 1],
     ]);
 
-    recordRun(sink, mixedRun(), meter, NOW_MS);
+    recordRun(sink, mixedRun(), meter.drain(), NOW_MS);
     sink.publishStoredMetrics();
 
     const docs = emf.documents();
@@ -144,7 +144,7 @@ describe('the run metrics, as CloudWatch EMF on stdout', () => {
         outcomes.map((outcome, index) => formSummary({ form_id: 842 + index, outcome })),
       );
 
-      recordRun(sink, summary, new WeibanMeter(), NOW_MS);
+      recordRun(sink, summary, new WeibanMeter().drain(), NOW_MS);
       sink.publishStoredMetrics();
 
       expect(findDocument(emf.documents(), { service: 'weiban-forms-test' }).runs_ok).toBe(runsOk);
@@ -164,7 +164,7 @@ describe('the run metrics, as CloudWatch EMF on stdout', () => {
         formSummary({ form_id: 842, duration_ms: 300 }),
         formSummary({ form_id: 901, duration_ms: 900 }),
       ]),
-      meter,
+      meter.drain(),
       NOW_MS,
     );
     sink.publishStoredMetrics();
@@ -178,11 +178,11 @@ describe('the run metrics, as CloudWatch EMF on stdout', () => {
   it('drains the Weiban counts, so the next run reports only its own calls', () => {
     const sink = new Metrics();
     const meter = meterWith([['form/user/list', 10053, 1]]);
-    recordRun(sink, mixedRun(), meter, NOW_MS);
+    recordRun(sink, mixedRun(), meter.drain(), NOW_MS);
     sink.publishStoredMetrics();
     const first = emf.documents().length;
 
-    recordRun(sink, mixedRun(), meter, NOW_MS);
+    recordRun(sink, mixedRun(), meter.drain(), NOW_MS);
     sink.publishStoredMetrics();
 
     const second = emf.documents().slice(first);
@@ -203,7 +203,9 @@ describe('the run metrics, as CloudWatch EMF on stdout', () => {
       ),
     );
     const meter = meterWith([['form/user/list', 10053, 1]]);
-    const service = { run: vi.fn(() => Promise.resolve(failed)), meter };
+    const service = {
+      run: vi.fn(() => Promise.resolve({ summary: failed, weiban: meter.drain() })),
+    };
     const handler = middy()
       .use(logMetrics(sink))
       .handler(pollHandler(service, { log: { info: vi.fn() }, sink, now: () => NOW_MS }));
@@ -230,7 +232,9 @@ describe('the run metrics, as CloudWatch EMF on stdout', () => {
     const stalled = runSummary(
       [842, 901].map((formId) => formSummary({ form_id: formId, outcome: 'deferred', pages: 0 })),
     );
-    const service = { run: vi.fn(() => Promise.resolve(stalled)), meter: new WeibanMeter() };
+    const service = {
+      run: vi.fn(() => Promise.resolve({ summary: stalled, weiban: new WeibanMeter().drain() })),
+    };
     const handler = middy()
       .use(logMetrics(sink))
       .handler(pollHandler(service, { log: { info: vi.fn() }, sink, now: () => NOW_MS }));

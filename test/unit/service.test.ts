@@ -100,7 +100,7 @@ describe('a run over the real adapters, with AWS mocked', () => {
       };
     });
 
-    const summary = await service().run({ runId: 'run-1', remainingMs: () => 60_000 });
+    const { summary } = await service().run({ runId: 'run-1', remainingMs: () => 60_000 });
 
     expect(summary.forms[0]).toMatchObject({
       outcome: 'failed',
@@ -142,7 +142,7 @@ describe('a run over the real adapters, with AWS mocked', () => {
       Failed: [],
     }));
 
-    const summary = await service().run({ runId: 'run-1', remainingMs: () => 60_000 });
+    const { summary } = await service().run({ runId: 'run-1', remainingMs: () => 60_000 });
 
     expect(summary.forms[0]).toMatchObject({ outcome: 'ok', published: 2, cursor: NOW_S });
     expect(dynamo).toHaveReceivedCommandWith(UpdateCommand, {
@@ -165,7 +165,7 @@ describe('a run over the real adapters, with AWS mocked', () => {
     // A 5 s function with DEADLINE_MARGIN_MS at its 10 s default.
     const remainingMs = () => 5_000 - (Date.now() - started);
 
-    const summary = await service().run({ runId: 'run-1', remainingMs });
+    const { summary } = await service().run({ runId: 'run-1', remainingMs });
 
     expect(summary.forms[0]).toMatchObject({ outcome: 'ok', published: 2, cursor: NOW_S });
   });

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { SimSubmission } from '../../../dev/simulator/index.js';
-import { SNS_MAX_BYTES, type FormEvent } from '../../../lib/events.js';
+import type { FormEvent } from '../../../lib/events.js';
+import { SNS_MAX_BYTES } from '../../../lib/publish/message.js';
 import { World } from '../../support/world.js';
 import { ids, receivedEvents, receivedMessages } from './support.js';
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { buildEvent, SNS_MAX_BYTES, toMessage, type FormEvent } from '../../../lib/events.js';
-import type { Submission } from '../../../lib/weiban/schemas.js';
+import { buildEvent, type FormEvent } from '../../../lib/events.js';
+import { SNS_MAX_BYTES, toMessage } from '../../../lib/publish/message.js';
+import type { Submission } from '../../../lib/model.js';
 import { submitter } from '../../fixtures/weiban.js';
 
 const detectedAtMs = Date.UTC(2026, 10, 26, 8, 0, 3);

@@ -1,13 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import {
-  buildEvent,
-  EVENT_TYPES,
-  formEventSchema,
-  toMessage,
-  type FormEvent,
-} from '../../../lib/events.js';
-import type { Submission, Submitter } from '../../../lib/weiban/schemas.js';
+import { buildEvent, EVENT_TYPES, formEventSchema, type FormEvent } from '../../../lib/events.js';
+import { toMessage } from '../../../lib/publish/message.js';
+import type { Submission, Submitter } from '../../../lib/model.js';
 import { eventSchemaValidator } from '../../support/event-schema.js';
 import { submitter } from '../../fixtures/weiban.js';
 

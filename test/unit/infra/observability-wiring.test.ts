@@ -3,7 +3,8 @@ import { Metrics } from '@aws-lambda-powertools/metrics';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { parse } from 'yaml';
 import { FAILING_SECONDS, queueNames } from '../../../infra/webhooks-plugin.js';
-import { recordRun, WeibanMeter } from '../../../lib/observability.js';
+import { recordRun } from '../../../lib/observability.js';
+import { WeibanMeter } from '../../../lib/weiban/meter.js';
 import { formSummary, runSummary } from '../../fixtures/run-summary.js';
 import { captureEmf, dimensionsOf, type EmfDocument } from '../../support/emf.js';
 
@@ -79,7 +80,12 @@ beforeAll(() => {
     const meter = new WeibanMeter();
     meter.observe({ endpoint: 'form/user/list', result: 0, ms: 80 });
     meter.observe({ endpoint: 'form/user/list', result: 10053, ms: 80 });
-    recordRun(sink, runSummary([formSummary({ form_id: 842, published: 3 })]), meter, Date.now());
+    recordRun(
+      sink,
+      runSummary([formSummary({ form_id: 842, published: 3 })]),
+      meter.drain(),
+      Date.now(),
+    );
     sink.publishStoredMetrics();
     emitted = emf.documents().flatMap((doc: EmfDocument) =>
       (doc._aws.CloudWatchMetrics[0]?.Metrics ?? []).flatMap((metric) =>

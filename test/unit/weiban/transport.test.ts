@@ -12,7 +12,8 @@ import {
   WeibanApiError,
 } from '../../../lib/weiban/errors.js';
 import { WeibanLimiter } from '../../../lib/weiban/limiter.js';
-import { WeibanTransport, type CallOutcome } from '../../../lib/weiban/transport.js';
+import type { CallOutcome } from '../../../lib/weiban/meter.js';
+import { WeibanTransport } from '../../../lib/weiban/transport.js';
 import { errcode, json, scriptedFetch, type Answer } from '../../support/fake-fetch.js';
 
 const TOKEN = 'tok-1234567890';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { FormState } from '../../lib/model.js';
+import type { FormState } from '../../../lib/model.js';
 import {
   assessPage,
   classify,
@@ -7,8 +7,8 @@ import {
   planWindow,
   splitByRecent,
   trimRecent,
-} from '../../lib/window.js';
-import { submitter, submitters } from '../fixtures/weiban.js';
+} from '../../../lib/poll/window.js';
+import { submitter, submitters } from '../../fixtures/weiban.js';
 
 const state = (overrides: Partial<FormState> = {}): FormState => ({
   formId: 842,

@@ -1,6 +1,6 @@
-import type { StartFrom } from './config.js';
-import type { Continuation, FormState, StartMode, Submitter, Window } from './model.js';
-import type { RecordedSubmitter } from './ports.js';
+import type { StartFrom } from '../config.js';
+import type { Continuation, FormState, StartMode, Submitter, Window } from '../model.js';
+import type { RecordedSubmitter } from '../ports.js';
 
 /**
  * Where a form with no state begins (docs/guarantees.md#g7): the present, or the configured time.

@@ -1,8 +1,15 @@
-import type { Clock } from './clock.js';
-import { PublishError } from './errors.js';
-import { buildEvent, toMessage, type EventType } from './events.js';
-import type { Submitter } from './model.js';
-import type { EventPublisher, SubmitterLedger, SubmitterSource } from './ports.js';
+import type { Clock } from '../clock.js';
+import { PublishError } from '../errors.js';
+import { buildEvent, type EventType } from '../events.js';
+import type { Submitter } from '../model.js';
+import type {
+  EventPublisher,
+  RecordedSubmitter,
+  SubmitterLedger,
+  SubmitterSource,
+} from '../ports.js';
+import { toMessage } from '../publish/message.js';
+import { classify, splitByRecent, type Classified } from './window.js';
 
 /** A submitter to publish, and as which event. */
 export interface Delivery {
@@ -28,6 +35,40 @@ export interface DeliveryOutcome {
   readonly recorded: readonly { readonly uId: number; readonly submitAt: number }[];
   /** Refused by SNS, so neither published nor recorded: the next run tries them again. */
   readonly refused: readonly { readonly id: string; readonly reason: string }[];
+}
+
+/**
+ * Sorts a page's candidates into new submitters, resubmissions and duplicates (G2). The cache
+ * of recently recorded submitters (`known`) settles most lookback rows; the ledger, read with
+ * strong consistency, settles the rest.
+ */
+export async function triage(
+  deps: {
+    readonly ledger: SubmitterLedger;
+    readonly settings: { readonly emitResubmissions: boolean };
+  },
+  formId: number,
+  candidates: readonly Submitter[],
+  known: ReadonlyMap<number, number> = new Map(),
+): Promise<Classified> {
+  const { emitResubmissions } = deps.settings;
+  const { confirmed, unknown } = splitByRecent(candidates, known, emitResubmissions);
+  const looked =
+    unknown.length > 0
+      ? await deps.ledger.lookup(
+          formId,
+          unknown.map((row) => row.u_id),
+        )
+      : new Map<number, RecordedSubmitter>();
+  return classify(candidates, new Map([...confirmed, ...looked]), emitResubmissions);
+}
+
+/** What to publish for a triaged page: first submissions, then resubmissions. */
+export function deliveries(classified: Classified): Delivery[] {
+  return [
+    ...classified.fresh.map((row): Delivery => ({ row, type: 'weiban.form.submitted' })),
+    ...classified.resubmitted.map((row): Delivery => ({ row, type: 'weiban.form.resubmitted' })),
+  ];
 }
 
 /**

@@ -1,12 +1,17 @@
 import { describe, expect, it, vi } from 'vitest';
-import { VirtualClock } from '../../dev/virtual-clock.js';
-import type { StartFrom } from '../../lib/config.js';
-import type { FormState } from '../../lib/model.js';
-import { poll, type PollSettings, type RunContext } from '../../lib/poller.js';
-import { MalformedResponseError, RateLimitedError } from '../../lib/weiban/errors.js';
-import { submitter, submitters } from '../fixtures/weiban.js';
-import { FakeWeiban } from '../support/fake-weiban.js';
-import { MemoryFormStateStore, MemoryLedger, MemoryPublisher } from '../support/memory-stores.js';
+import { VirtualClock } from '../../../dev/virtual-clock.js';
+import type { StartFrom } from '../../../lib/config.js';
+import type { FormState } from '../../../lib/model.js';
+import type { PollSettings, RunContext } from '../../../lib/poll/context.js';
+import { poll } from '../../../lib/poll/poll.js';
+import { MalformedResponseError, RateLimitedError } from '../../../lib/weiban/errors.js';
+import { submitter, submitters } from '../../fixtures/weiban.js';
+import { FakeWeiban } from '../../support/fake-weiban.js';
+import {
+  MemoryFormStateStore,
+  MemoryLedger,
+  MemoryPublisher,
+} from '../../support/memory-stores.js';
 
 const NOW_S = 1_800_000_000;
 
@@ -398,6 +403,27 @@ describe('poll: failures keep the cursor (G1, G8)', () => {
       ['1', '2', '3', '4'].map((u) => `weiban:corp-1:842:${u}`),
     );
     expect(stateOf(t.forms).lastError).toBeUndefined();
+  });
+
+  it('reads a page again next run when its publish failed after earlier pages went out (G1)', async () => {
+    const t = setup({ pageSize: 2 });
+    t.seed({ formId: 842, cursor: NOW_S - 60 });
+    // Newest first: page 1 is u_ids 6 and 5, page 2 is 4 and 3, page 3 is 2 and 1.
+    t.weiban.add(...submitters(6, { newestAt: NOW_S - 1 }));
+    t.publisher.refuse = new Set(['weiban:corp-1:842:4']);
+
+    const first = await t.run();
+    const saved = stateOf(t.forms).continuation;
+    t.publisher.refuse.clear();
+    t.clock.advance(60_000);
+    const second = await t.run();
+
+    expect(first.forms[0]).toMatchObject({ outcome: 'failed', published: 3 });
+    expect(saved?.offset).toBe(2);
+    expect(second.forms[0]).toMatchObject({ outcome: 'ok' });
+    expect(new Set(t.publisher.ids())).toEqual(
+      new Set(['1', '2', '3', '4', '5', '6'].map((u) => `weiban:corp-1:842:${u}`)),
+    );
   });
 
   it('republishes with the same id when the record write fails after a publish', async () => {

@@ -1,0 +1,43 @@
+import type { Clock } from '../clock.js';
+import type { StartFrom } from '../config.js';
+import type {
+  EventPublisher,
+  FormStateStore,
+  Log,
+  SubmitterLedger,
+  SubmitterSource,
+} from '../ports.js';
+
+/** What the poller needs to know of the configuration. */
+export interface PollSettings {
+  readonly corpId: string;
+  readonly formIds: readonly number[];
+  readonly startFrom: StartFrom;
+  readonly lookbackSeconds: number;
+  readonly pageSize: number;
+  /** Below this much Lambda time left, no new page is started (G6). */
+  readonly deadlineMarginMs: number;
+  readonly emitResubmissions: boolean;
+  readonly answerFormIds: readonly number[] | 'all';
+}
+
+export interface PollerDeps {
+  readonly settings: PollSettings;
+  readonly weiban: SubmitterSource;
+  readonly forms: FormStateStore;
+  readonly ledger: SubmitterLedger;
+  readonly publisher: EventPublisher;
+  readonly clock: Clock;
+  readonly log: Log;
+  /** Forms polled at once; Weiban's own cap is enforced by the limiter beneath. */
+  readonly formConcurrency?: number;
+}
+
+export interface RunContext {
+  /** Unique per invocation: the lease owner. */
+  readonly runId: string;
+  /** Lambda time left, in ms. */
+  readonly remainingMs: () => number;
+  /** Aborts in-flight Weiban requests when the deadline hits. */
+  readonly signal?: AbortSignal;
+}
