@@ -173,6 +173,9 @@ async function runBackfill(ctx: CommandContext): Promise<number> {
     throw new CliError(
       `backfill of form ${formId} stopped${where}: ${explain(error)}. Run the same command again to resume.`,
     );
+  } finally {
+    // Shares what it sent and hands the corp's Weiban budget back now, not when it lapses.
+    await weiban.limiter.release().catch(() => undefined);
   }
   bar.finish();
   const calls = Object.values(weiban.limiter.stats().calls).reduce((sum, n) => sum + n, 0);
