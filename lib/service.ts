@@ -92,7 +92,11 @@ export function createPollService(options: ServiceOptions): PollService {
       tableName: config.tableName,
       corpId: config.corpId,
     }),
-    fetchToken: tokenFetcher(transport, config.corpId, secretSource(config.secret, clients.ssm)),
+    fetchToken: tokenFetcher(
+      transport,
+      config.corpId,
+      secretSource(config.secret, clients.ssm, clock),
+    ),
     clock,
     owner: randomUUID(),
     fallbackTtlSeconds: config.tokenTtlFallbackSeconds,

@@ -44,7 +44,7 @@ async function tokenCheck(ctx: CommandContext): Promise<number> {
   const fetchToken = tokenFetcher(
     transport,
     config.corpId,
-    secretSource(config.secret, ctx.clients().ssm),
+    secretSource(config.secret, ctx.clients().ssm, io.clock),
   );
   let expiresIn: number | undefined;
   try {
