@@ -167,11 +167,15 @@ function actions(statement: Statement): string[] {
   return statement.Action === undefined ? [] : [statement.Action].flat();
 }
 
+/** The events topic's subscriptions, from the `subscriptions` param. */
 function subscriptionIds(): string[] {
   return resourcesOfType('AWS::SNS::Subscription')
     .filter(([, each]) => each.Properties.Protocol !== 'email')
     .map(([logicalId]) => logicalId);
 }
+
+const getAtt = (value: unknown): [string, string] | undefined =>
+  (value as { 'Fn::GetAtt'?: [string, string] } | undefined)?.['Fn::GetAtt'];
 
 describe('the packaged template', () => {
   it('passes cfn-lint with no errors or warnings', async () => {
@@ -347,16 +351,8 @@ describe('the packaged template', () => {
     );
   });
 
-  it('gives every subscription its filter policy and a dead-letter queue of its own', () => {
+  it('gives every subscription of the events topic its filter policy', () => {
     const subscriptions = subscriptionIds().map((logicalId) => resource(logicalId).Properties);
-    const deadLetterQueues = subscriptions.map(
-      (properties) =>
-        (
-          (properties.RedrivePolicy as Json).deadLetterTargetArn as {
-            'Fn::GetAtt': [string, string];
-          }
-        )['Fn::GetAtt'][0],
-    );
 
     expect(
       subscriptions.map((properties) => [
@@ -365,16 +361,85 @@ describe('the packaged template', () => {
         properties.FilterPolicy,
       ]),
     ).toEqual(SUBSCRIPTIONS.map((sub) => [sub.protocol, sub.endpoint, sub.filterPolicy]));
-    expect(new Set(deadLetterQueues).size).toBe(SUBSCRIPTIONS.length);
-    for (const queue of deadLetterQueues) {
-      expect(resource(queue).Properties).toEqual({
-        MessageRetentionPeriod: 1_209_600,
-        SqsManagedSseEnabled: true,
-      });
-      expect(Object.values(template.Outputs).map((output) => output.Value)).toContainEqual({
-        Ref: queue,
-      });
-    }
+  });
+
+  // Every AWS::SNS::Subscription in the template, the alarm email's included.
+  it('gives every subscription a dead-letter queue of its own that its topic may send to, with an alarm and an output', () => {
+    const subscriptions = resourcesOfType('AWS::SNS::Subscription');
+    const queuePolicies = resourcesOfType('AWS::SQS::QueuePolicy');
+    const alarms = resourcesOfType('AWS::CloudWatch::Alarm').map(([, each]) => each);
+
+    const outputs = Object.values(template.Outputs).map((output) => output.Value);
+
+    const found = subscriptions.map(([logicalId, subscription]) => {
+      const queue = getAtt(
+        (subscription.Properties.RedrivePolicy as Json | undefined)?.deadLetterTargetArn,
+      );
+      const queueId = queue?.[0] ?? '';
+      const [policyId, policy] =
+        queuePolicies.find(
+          ([, each]) =>
+            JSON.stringify(each.Properties.Queues) === JSON.stringify([{ Ref: queueId }]),
+        ) ?? [];
+      const alarm = alarms.find(
+        (each) =>
+          each.Properties.MetricName === 'ApproximateNumberOfMessagesVisible' &&
+          JSON.stringify(each.Properties.Dimensions) ===
+            JSON.stringify([
+              { Name: 'QueueName', Value: { 'Fn::GetAtt': [queueId, 'QueueName'] } },
+            ]),
+      );
+      return {
+        logicalId,
+        queue,
+        queueProperties: template.Resources[queueId]?.Properties,
+        policy: policy?.Properties.PolicyDocument,
+        subscribedAfterPolicy: [subscription.DependsOn].flat().includes(policyId),
+        alarm: alarm?.Properties,
+        // What exists only with an alarm email exists only with it.
+        conditions: [template.Resources[queueId], policy, alarm].map((part) => part?.Condition),
+        output: outputs.some((value) => JSON.stringify(value) === JSON.stringify({ Ref: queueId })),
+      };
+    });
+
+    expect(subscriptions.map(([, each]) => each.Properties.Protocol).sort()).toEqual([
+      'email',
+      'https',
+      'lambda',
+      'sqs',
+    ]);
+    expect(new Set(found.map((each) => each.queue?.[0])).size).toBe(subscriptions.length);
+    expect(found).toEqual(
+      subscriptions.map(([logicalId, subscription]) => {
+        const queueId = found.find((each) => each.logicalId === logicalId)?.queue?.[0] ?? 'none';
+        return {
+          logicalId,
+          queue: [queueId, 'Arn'],
+          queueProperties: { MessageRetentionPeriod: 1_209_600, SqsManagedSseEnabled: true },
+          policy: {
+            Version: '2012-10-17',
+            Statement: [
+              {
+                Sid: 'TopicDeadLetters',
+                Effect: 'Allow',
+                Principal: { Service: 'sns.amazonaws.com' },
+                Action: 'sqs:SendMessage',
+                Resource: { 'Fn::GetAtt': [queueId, 'Arn'] },
+                Condition: { ArnEquals: { 'aws:SourceArn': subscription.Properties.TopicArn } },
+              },
+            ],
+          },
+          subscribedAfterPolicy: true,
+          alarm: expect.objectContaining({
+            Threshold: 0,
+            ComparisonOperator: 'GreaterThanThreshold',
+            AlarmActions: [{ Ref: 'AlarmTopic' }],
+          }),
+          conditions: Array(3).fill(subscription.Condition),
+          output: true,
+        };
+      }),
+    );
   });
 
   it('outputs the topic ARN, signs with SHA256, paces https deliveries and may invoke a Lambda', () => {
@@ -443,7 +508,8 @@ describe('the packaged template', () => {
         Dimensions: expect.arrayContaining([{ Name: 'errcode', Value: '10053' }]) as unknown,
       }),
     );
-    expect(dlqAlarms).toHaveLength(SUBSCRIPTIONS.length);
+    // One per subscription, and one for the alarm email's.
+    expect(dlqAlarms).toHaveLength(SUBSCRIPTIONS.length + 1);
     expect(
       alarms.every((alarm) => JSON.stringify(alarm.AlarmActions) === '[{"Ref":"AlarmTopic"}]'),
     ).toBe(true);
