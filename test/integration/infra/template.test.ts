@@ -78,12 +78,12 @@ async function copyOfService(): Promise<string> {
   return copy;
 }
 
-/** `npm run package` on a copy of the service; resolves to the directory of its output. */
-async function packageService(params: string[]): Promise<string> {
+/** `npm run package` on a copy of the service: the directory of its output, and what it printed. */
+async function packageService(params: string[]): Promise<{ output: string; printed: string }> {
   const service = await copyOfService();
   const output = join(service, 'packaged');
   try {
-    await run(
+    const { stdout, stderr } = await run(
       'npm',
       ['run', 'package', '--', '--package', output, ...params.map((param) => `--param=${param}`)],
       {
@@ -94,7 +94,7 @@ async function packageService(params: string[]): Promise<string> {
         maxBuffer: 16 * 1024 * 1024,
       },
     );
-    return output;
+    return { output, printed: `${stdout}${stderr}` };
   } catch (error: unknown) {
     if (error instanceof Error && 'stdout' in error && 'stderr' in error) {
       throw new Error(`npm run package failed:\n${String(error.stdout)}${String(error.stderr)}`, {
@@ -106,15 +106,17 @@ async function packageService(params: string[]): Promise<string> {
 }
 
 let packaged: string;
+let packagingOutput: string;
 let templatePath: string;
 let template: Template;
 
 beforeAll(async () => {
-  const dir = await packageService([
+  const { output: dir, printed } = await packageService([
     `subscriptions=${JSON.stringify(SUBSCRIPTIONS)}`,
     'alarmEmail=ops@example.com',
   ]);
   packaged = dir;
+  packagingOutput = printed;
   templatePath = join(dir, 'cloudformation-template-update-stack.json');
   template = JSON.parse(await readFile(templatePath, 'utf8')) as Template;
 });
@@ -560,6 +562,15 @@ describe('the packaged function', () => {
 });
 
 describe('npm run package', () => {
+  it('warns, naming the stage and the param, when a stage has no subscriptions', async () => {
+    const { printed } = await packageService([]);
+
+    expect(printed).toContain(
+      'Warning: Stage "dev" has no subscriptions (its "subscriptions" param is empty): it will publish every event to a topic nobody reads.',
+    );
+    expect(packagingOutput).not.toContain('has no subscriptions');
+  });
+
   it('fails with the bad subscription named', async () => {
     const failure = await packageService([
       `subscriptions=${JSON.stringify([
