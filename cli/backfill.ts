@@ -42,7 +42,7 @@ export interface BackfillRun {
  * Reads one form's submitters in a fixed window with the poller's own pager (G3: a second pass
  * finds rows that moved), and publishes those not recorded yet, then records them, with the
  * poller's own delivery: a crash can only repeat an event under the same id, never lose one
- * (G1, G2). Progress is saved after every page, so an interrupted backfill resumes at the page
+ * (docs/guarantees.md#g1, docs/guarantees.md#g2). Progress is saved after every page, so an interrupted backfill resumes at the page
  * it stopped on; the ledger makes any overlap harmless. The form's cursor is never touched.
  */
 export async function backfill(deps: BackfillDeps, run: BackfillRun): Promise<BackfillProgress> {

@@ -10,7 +10,8 @@ import { statusCommand } from './commands/status.js';
 import { tokenCheckCommand } from './commands/token-check.js';
 import { explain, INTERRUPTED_EXIT, UsageError } from './errors.js';
 import { println, type CliIo } from './io.js';
-import { resolveTarget, type Target } from './target.js';
+import { stageRegion } from './serverless-yml.js';
+import { resolveRegion, resolveTarget, type Target } from './target.js';
 
 const COMMANDS: readonly Command[] = [
   statusCommand,
@@ -28,7 +29,9 @@ Commands:
 ${COMMANDS.map((command) => `  ${command.name.padEnd(13)} ${command.summary}`).join('\n')}
 
 Every command but token-check works on one deployment:
-  --stage STAGE [--region REGION]   the deployed stack weiban-forms-STAGE
+  --stage STAGE [--region REGION]   the deployed stack weiban-forms-STAGE; without --region,
+                                    AWS_REGION or AWS_DEFAULT_REGION, the stage's region
+                                    in serverless.yml
   --table NAME --topic ARN          a table and topic by name (or TABLE_NAME, TOPIC_ARN);
                                     AWS_ENDPOINT_URL_DYNAMODB/_SNS aim them at local emulators
 
@@ -54,16 +57,24 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
       println(io.stdout, command.help);
       return 0;
     }
-    const region = typeof values.region === 'string' ? values.region : undefined;
+    const region = resolveRegion(
+      {
+        region: typeof values.region === 'string' ? values.region : undefined,
+        stage: typeof values.stage === 'string' ? values.stage : undefined,
+      },
+      io.env,
+      (stage) => stageRegion(stage),
+    );
     let target: Promise<Target> | undefined;
     const ctx: CommandContext = {
       io,
+      region,
       string: (key) => {
         const value = values[key];
         return typeof value === 'string' ? value : undefined;
       },
       flag: (key) => values[key] === true,
-      clients: () => (clients ??= io.clients(region)),
+      clients: () => (clients ??= io.clients(region.region)),
       target: () =>
         (target ??= resolveTarget(
           {
@@ -73,6 +84,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
           },
           io.env,
           () => ctx.clients().cloudFormation,
+          region,
         )),
     };
     return await command.run(ctx);

@@ -8,6 +8,34 @@ export interface TargetFlags {
   readonly topic?: string | undefined;
 }
 
+/** The AWS region a command uses, and how it was chosen (its header line says so). */
+export interface RegionChoice {
+  readonly region: string | undefined;
+  /** Undefined when nothing chose one and the SDK's own chain (a profile's region) decides. */
+  readonly from: '--region' | 'AWS_REGION' | 'AWS_DEFAULT_REGION' | 'serverless.yml' | undefined;
+}
+
+/**
+ * The region: `--region`, else AWS_REGION, else AWS_DEFAULT_REGION, else with `--stage` the
+ * region serverless.yml deploys that stage to (`stageRegion`), else the SDK's own choice.
+ */
+export function resolveRegion(
+  flags: { readonly region?: string | undefined; readonly stage?: string | undefined },
+  env: Readonly<Record<string, string | undefined>>,
+  stageRegion: (stage: string) => string | undefined,
+): RegionChoice {
+  const flag = nonBlank(flags.region);
+  if (flag !== undefined) return { region: flag, from: '--region' };
+  for (const name of ['AWS_REGION', 'AWS_DEFAULT_REGION'] as const) {
+    const value = nonBlank(env[name]);
+    if (value !== undefined) return { region: value, from: name };
+  }
+  const fromFile = flags.stage === undefined ? undefined : stageRegion(flags.stage);
+  return fromFile === undefined
+    ? { region: undefined, from: undefined }
+    : { region: fromFile, from: 'serverless.yml' };
+}
+
 export interface Target {
   readonly tableName: string;
   readonly topicArn: string | undefined;
@@ -26,12 +54,13 @@ export async function resolveTarget(
   flags: TargetFlags,
   env: Readonly<Record<string, string | undefined>>,
   cloudFormation: () => CloudFormationClient,
+  region?: RegionChoice,
 ): Promise<Target> {
   if (flags.stage !== undefined) {
     if (flags.table !== undefined || flags.topic !== undefined) {
       throw new UsageError('use either --stage or --table/--topic, not both');
     }
-    return fromStack(flags.stage, cloudFormation());
+    return fromStack(flags.stage, cloudFormation(), region?.from === 'serverless.yml');
   }
   const tableName = flags.table ?? nonBlank(env.TABLE_NAME);
   if (tableName === undefined) {
@@ -56,12 +85,17 @@ export function requireTopic(target: Target, command: string): string {
   return target.topicArn;
 }
 
-async function fromStack(stage: string, cloudFormation: CloudFormationClient): Promise<Target> {
+async function fromStack(
+  stage: string,
+  cloudFormation: CloudFormationClient,
+  regionFromFile: boolean,
+): Promise<Target> {
   if (!/^[A-Za-z0-9-]+$/.test(stage)) {
     throw new UsageError(`--stage must be letters, digits and dashes; got "${stage}"`);
   }
   const name = stackName(stage);
   const region = await cloudFormation.config.region();
+  const where = regionFromFile ? `${region} (the stage's region in serverless.yml)` : region;
   let outputs: Map<string, string>;
   try {
     const out = await cloudFormation.send(new DescribeStacksCommand({ StackName: name }));
@@ -74,7 +108,7 @@ async function fromStack(stage: string, cloudFormation: CloudFormationClient): P
     );
   } catch (error: unknown) {
     if (error instanceof Error && /does not exist/.test(error.message)) {
-      throw new CliError(`stack ${name} does not exist in ${region}: check --stage and --region`);
+      throw new CliError(`stack ${name} does not exist in ${where}: check --stage and --region`);
     }
     throw error;
   }
@@ -82,10 +116,13 @@ async function fromStack(stage: string, cloudFormation: CloudFormationClient): P
   const topicArn = outputs.get('EventsTopicArn');
   if (tableName === undefined || topicArn === undefined) {
     throw new CliError(
-      `stack ${name} in ${region} has no FormsTableName/EventsTopicArn outputs: is it a weiban-forms stack that finished deploying?`,
+      `stack ${name} in ${where} has no FormsTableName/EventsTopicArn outputs: is it a weiban-forms stack that finished deploying?`,
     );
   }
-  return { tableName, topicArn, label: `stack ${name} (${region})` };
+  const label = regionFromFile
+    ? `stack ${name} (${region}, the stage's region in serverless.yml)`
+    : `stack ${name} (${region})`;
+  return { tableName, topicArn, label };
 }
 
 function nonBlank(value: string | undefined): string | undefined {

@@ -8,8 +8,9 @@
  *   npm start                   until Ctrl-C
  *   npm start -- --once         one run, then exit
  *   npm start -- --interval 10  seconds between runs
+ *   npm start -- --seed 42      the same submitters and arrivals as another run with seed 42
  */
-import { randomUUID } from 'node:crypto';
+import { randomInt, randomUUID } from 'node:crypto';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -35,6 +36,7 @@ import { startDynamoDbLocal, startMoto } from './emulators.js';
 import { WeibanSimulator } from './simulator/index.js';
 import { createTable } from './table.js';
 import { createTopicWithQueue, receiveAll } from './topic.js';
+import { ArrivalPlan } from './arrivals.js';
 
 const NAME = 'weiban-forms-local';
 const REGION = 'us-east-1';
@@ -49,12 +51,21 @@ const SIM_FORMS = new Map([
 // The first run picks up this much history, so events show at once (START_FROM a time,
 // docs/guarantees.md#g7).
 const HISTORY_S = 15 * 60;
+// Per form: half of them after START_FROM, so the first run shows some of every form.
+const HISTORY_PER_FORM = 8;
 // The deployed function's timeout (serverless.yml custom.poll.timeoutSeconds).
 const RUN_BUDGET_MS = 60_000;
 const SECOND_SIGNAL_MS = 1_000;
 const ENV_FILE = fileURLToPath(new URL('../.local/weiban-forms.env', import.meta.url));
 
 type Mode = { readonly kind: 'simulator' } | { readonly kind: 'weiban' };
+
+interface Options {
+  readonly once: boolean;
+  readonly intervalMs: number;
+  /** Seeds the simulator's submitters and arrivals; random unless --seed is given. */
+  readonly seed: number;
+}
 
 class StartError extends Error {
   override readonly name = 'StartError';
@@ -91,7 +102,7 @@ async function main(): Promise<number> {
   const stops: (() => Promise<void>)[] = [];
   let polling = false;
   try {
-    const local = await startLocal(mode, stops);
+    const local = await startLocal(mode, options.seed, stops);
     if (stop.signal.aborted) return 0;
     printBanner(local, !options.once);
     polling = true;
@@ -118,6 +129,8 @@ async function main(): Promise<number> {
 interface Local {
   readonly config: Config;
   readonly simulator: WeibanSimulator | undefined;
+  /** Where the simulator's submitters come from (unused against the real Weiban). */
+  readonly arrivals: ArrivalPlan;
   readonly endpoints: { readonly dynamo: string; readonly moto: string };
   /** What the operator CLI needs to reach this stack from another terminal. */
   readonly cliEnv: Readonly<Record<string, string>>;
@@ -132,9 +145,14 @@ interface Local {
  * table and topic, and wires the service. Pushes a stop for everything it starts onto `stops`,
  * even when it fails part-way.
  */
-async function startLocal(mode: Mode, stops: (() => Promise<void>)[]): Promise<Local> {
+async function startLocal(
+  mode: Mode,
+  seed: number,
+  stops: (() => Promise<void>)[],
+): Promise<Local> {
   process.stdout.write('Starting DynamoDB Local and moto…\n');
-  const simulator = mode.kind === 'simulator' ? new WeibanSimulator() : undefined;
+  const simulator = mode.kind === 'simulator' ? new WeibanSimulator({ seed }) : undefined;
+  const arrivals = new ArrivalPlan({ seed, historySeconds: HISTORY_S, perForm: HISTORY_PER_FORM });
   const [dynamoStart, motoStart, simulatorStart] = await Promise.allSettled([
     startDynamoDbLocal(),
     startMoto(),
@@ -197,7 +215,12 @@ async function startLocal(mode: Mode, stops: (() => Promise<void>)[]): Promise<L
           TOPIC_ARN: topic.topicArn,
         },
   );
-  if (simulator !== undefined) seed(simulator, config.formIds, nowS);
+  if (simulator !== undefined) {
+    for (const arrival of arrivals.history(config.formIds, nowS)) {
+      simulator.addForm(arrival.formId, SIM_FORMS.get(arrival.formId));
+      simulator.submit(arrival.formId, { submit_at: arrival.submitAt });
+    }
+  }
 
   const service = createPollService({
     config,
@@ -211,6 +234,7 @@ async function startLocal(mode: Mode, stops: (() => Promise<void>)[]): Promise<L
   return {
     config,
     simulator,
+    arrivals,
     endpoints: { dynamo: dynamo.endpoint, moto: moto.endpoint },
     cliEnv: {
       AWS_REGION: REGION,
@@ -252,7 +276,7 @@ async function keepPolling(local: Local, intervalMs: number, signal: AbortSignal
   const arrivals =
     local.simulator === undefined
       ? undefined
-      : keepSubmitting(local.simulator, local.config.formIds, signal);
+      : keepSubmitting(local.simulator, local.arrivals, local.config.formIds, signal);
   try {
     for (let run = 1; !signal.aborted; run += 1) {
       await runOnce(local, run, signal);
@@ -334,30 +358,20 @@ function weibanMode(env: NodeJS.ProcessEnv): Mode {
   return { kind: 'weiban' };
 }
 
-/** Submitters from the last half hour: those after START_FROM show in the first run. */
-function seed(simulator: WeibanSimulator, formIds: readonly number[], nowS: number): void {
-  for (const formId of formIds) {
-    simulator.addForm(formId, SIM_FORMS.get(formId));
-    simulator.submitMany(formId, 8, () => ({
-      submit_at: nowS - Math.floor(Math.random() * 2 * HISTORY_S),
-    }));
-  }
-}
-
 /** New submitters every second or two, now and then a late one inside the lookback. */
 function keepSubmitting(
   simulator: WeibanSimulator,
+  plan: ArrivalPlan,
   formIds: readonly number[],
   signal: AbortSignal,
 ): NodeJS.Timeout {
   return setInterval(() => {
     if (signal.aborted) return;
-    const formId = formIds[Math.floor(Math.random() * formIds.length)];
-    if (formId === undefined) return;
-    const late = Math.random() < 0.15;
+    const arrival = plan.next(formIds, toUnixSeconds(Date.now()));
+    if (arrival === undefined) return;
     simulator.submit(
-      formId,
-      late ? { submit_at: toUnixSeconds(Date.now()) - 120 - Math.floor(Math.random() * 240) } : {},
+      arrival.formId,
+      arrival.submitAt === undefined ? {} : { submit_at: arrival.submitAt },
     );
   }, 1_500);
 }
@@ -391,13 +405,13 @@ function summaryLine(run: number, summary: RunSummary): string {
   );
 }
 
-function printBanner({ config, simulator, endpoints }: Local, cliHint: boolean): void {
+function printBanner({ config, simulator, arrivals, endpoints }: Local, cliHint: boolean): void {
   const start = config.startFrom.mode === 'now' ? 'now' : formatTime(config.startFrom.at);
   const forms = config.formIds.join(', ');
   const lines = [
     '',
     simulator !== undefined
-      ? `  Weiban    the simulator at ${config.weibanBaseUrl}: forms ${forms}${cliHint ? ', new submitters every few seconds' : ''}`
+      ? `  Weiban    the simulator at ${config.weibanBaseUrl}: forms ${forms}${cliHint ? ', new submitters every few seconds' : ''} (--seed ${arrivals.seed})`
       : `  Weiban    ${config.weibanBaseUrl}, corp ${config.corpId}, forms ${forms}`,
     `  DynamoDB  DynamoDB Local at ${endpoints.dynamo}, table ${NAME} as serverless.yml defines it`,
     `  SNS       moto at ${endpoints.moto}, topic ${NAME}, SQS queue ${NAME} subscribed`,
@@ -414,7 +428,7 @@ function printBanner({ config, simulator, endpoints }: Local, cliHint: boolean):
   process.stdout.write(`${lines.join('\n')}\n`);
 }
 
-function parseOptions(argv: string[]): { once: boolean; intervalMs: number } | 'help' {
+function parseOptions(argv: string[]): Options | 'help' {
   let values;
   try {
     ({ values } = parseArgs({
@@ -422,6 +436,7 @@ function parseOptions(argv: string[]): { once: boolean; intervalMs: number } | '
       options: {
         once: { type: 'boolean' },
         interval: { type: 'string' },
+        seed: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -439,15 +454,21 @@ function parseOptions(argv: string[]): { once: boolean; intervalMs: number } | '
       `--interval must be seconds from 1 to 3600; got "${values.interval ?? ''}"`,
     );
   }
-  return { once: values.once === true, intervalMs: seconds * 1000 };
+  const seed = values.seed === undefined ? randomInt(1, 1_000_000) : Number(values.seed);
+  if (!Number.isSafeInteger(seed) || seed < 0) {
+    throw new StartError(`--seed must be a whole number; got "${values.seed ?? ''}"`);
+  }
+  return { once: values.once === true, intervalMs: seconds * 1000, seed };
 }
 
-const HELP = `npm start [-- --once] [-- --interval SECONDS]
+const HELP = `npm start [-- --once] [-- --interval SECONDS] [-- --seed N]
 
 Runs weiban-forms locally: the Weiban simulator, DynamoDB Local and moto, the real handler
 every few seconds (default 5), and one line per delivered event. Ctrl-C stops everything.
   --once              one run, then exit
   --interval SECONDS  time between runs (default 5)
+  --seed N            the simulator's submitters and arrivals of an earlier run (its banner
+                      shows the seed); random by default
 With WEIBAN_CORP_ID, WEIBAN_SECRET and FORM_IDS set, it polls the real Weiban API instead of
 the simulator (DynamoDB Local and moto still stand in for AWS).`;
 

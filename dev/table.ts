@@ -1,6 +1,4 @@
-import { readFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { dirname } from 'node:path';
 import {
   CreateTableCommand,
   UpdateTimeToLiveCommand,
@@ -12,12 +10,12 @@ import {
   type KeySchemaElement,
   type Projection,
 } from '@aws-sdk/client-dynamodb';
-import { parse, type CollectionTag, type ScalarTag } from 'yaml';
+import { include, isRecord, loadYaml, SERVERLESS_YML } from '../cli/serverless-yml.js';
 
 // docs/guarantees.md#storage: the packaged template is the only definition of the table. Local
 // tables are built from serverless.yml's FormsTable resource, never from a copy.
 const TABLE_LOGICAL_ID = 'FormsTable';
-const DEFAULT_SERVERLESS_YML = fileURLToPath(new URL('../serverless.yml', import.meta.url));
+const DEFAULT_SERVERLESS_YML = SERVERLESS_YML;
 
 type Json = Record<string, unknown>;
 
@@ -110,72 +108,6 @@ export async function createTable(
       }),
     );
   }
-}
-
-// CloudFormation short forms (!Ref, !Sub, …) read as their long forms.
-const INTRINSICS: Record<string, string> = {
-  Ref: 'Ref',
-  Condition: 'Condition',
-  ...Object.fromEntries(
-    [
-      'And',
-      'Base64',
-      'Cidr',
-      'Equals',
-      'FindInMap',
-      'GetAZs',
-      'GetAtt',
-      'If',
-      'ImportValue',
-      'Join',
-      'Length',
-      'Not',
-      'Or',
-      'Select',
-      'Split',
-      'Sub',
-      'ToJsonString',
-      'Transform',
-    ].map((name) => [name, `Fn::${name}`]),
-  ),
-};
-
-const cloudFormationTags: (ScalarTag | CollectionTag)[] = Object.entries(INTRINSICS).flatMap(
-  ([short, long]) => [
-    {
-      tag: `!${short}`,
-      resolve: (value: string) =>
-        long === 'Fn::GetAtt' ? { [long]: value.split('.', 2) } : { [long]: value },
-    } satisfies ScalarTag,
-    ...(['seq', 'map'] as const).map((collection): CollectionTag => ({
-      tag: `!${short}`,
-      collection,
-      resolve: (value) => ({ [long]: value.toJSON() as unknown }),
-    })),
-  ],
-);
-
-function loadYaml(path: string): unknown {
-  return parse(readFileSync(path, 'utf8'), { customTags: cloudFormationTags });
-}
-
-const FILE_INCLUDE = /^\$\{file\(([^)]+)\)(?::([\w.-]+))?\}$/;
-
-/** Follows a `${file(./x.yml)}` or `${file(./x.yml):a.b}` include; other values pass through. */
-function include(value: unknown, baseDir: string): unknown {
-  if (typeof value !== 'string') return value;
-  const match = FILE_INCLUDE.exec(value.trim());
-  if (match?.[1] === undefined) return value;
-  const path = resolve(baseDir, match[1]);
-  let result = loadYaml(path);
-  for (const key of match[2]?.split('.') ?? []) {
-    result = isRecord(result) ? result[key] : undefined;
-  }
-  return include(result, dirname(path));
-}
-
-function isRecord(value: unknown): value is Json {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 function record(value: unknown, where: string): Json {

@@ -58,7 +58,20 @@ export function subscriptionResources(
   logicalIds: { topic: string; alarmTopic: string },
 ): CloudFormationFragment;
 
+/**
+ * The packaging warning for a stage whose events would reach nobody, or undefined.
+ * `destinations` counts each way events leave the topic, e.g. `{ subscriptions: 2 }`.
+ */
+export function noDestinationsWarning(
+  stage: string,
+  destinations: Readonly<Record<string, number>>,
+): string | undefined;
+
 export default class SubscriptionsPlugin {
-  constructor(serverless: unknown);
+  constructor(
+    serverless: unknown,
+    options?: unknown,
+    utils?: { log?: { warning?: (message: string) => void } },
+  );
   readonly hooks: Record<string, () => void>;
 }

@@ -6,6 +6,7 @@
 // ESM on purpose: package.json says "type": "module", and osls/serverless load ESM plugins.
 import { createHash } from 'node:crypto';
 import { URL } from 'node:url';
+import { countWebhooks } from './webhooks-plugin.js';
 
 const PROTOCOLS = ['https', 'sqs', 'lambda'];
 const KEYS = [
@@ -345,18 +346,59 @@ export function subscriptionResources(subscriptions, { topic, alarmTopic }) {
   return { Resources, Outputs };
 }
 
+/**
+ * The packaging warning for a stage whose events would reach nobody, or undefined when
+ * something receives them. `destinations` counts each way events leave the topic, e.g.
+ * `{ subscriptions: 2 }`: another kind of destination adds its own count.
+ */
+export function noDestinationsWarning(stage, destinations) {
+  const total = Object.values(destinations).reduce((sum, count) => sum + count, 0);
+  if (total > 0) return undefined;
+  return (
+    `Stage "${stage}" has no subscriptions and no webhooks (its "subscriptions" and "webhooks" params are empty): ` +
+    'it will publish every event to a topic nobody reads. Add one to either param, or subscribe to the EventsTopicArn output.'
+  );
+}
+
 export default class SubscriptionsPlugin {
-  constructor(serverless) {
+  // osls and serverless v4 pass their log as the third argument; older hosts only `cli.log`.
+  constructor(serverless, _options, utils) {
     this.serverless = serverless;
+    this.log = utils?.log;
     this.hooks = {
-      // Fail before bundling, with the bad entry named.
+      // Fail before bundling, with the bad entry named; say so if events would reach nobody.
       'before:package:initialize': () => {
-        this.subscriptions();
+        const subscriptions = this.subscriptions();
+        const warning = noDestinationsWarning(this.stage(), {
+          subscriptions: subscriptions.length,
+          webhooks: this.webhooks(),
+        });
+        if (warning !== undefined) this.warn(warning);
       },
       'package:compileEvents': () => {
         this.compile();
       },
     };
+  }
+
+  stage() {
+    return (
+      this.serverless.getProvider?.('aws')?.getStage?.() ?? this.serverless.service.provider.stage
+    );
+  }
+
+  warn(message) {
+    if (typeof this.log?.warning === 'function') this.log.warning(message);
+    else this.serverless.cli?.log(`Warning: ${message}`);
+  }
+
+  /** How many webhooks the stage declares; a bad list is the webhooks plugin's to report. */
+  webhooks() {
+    try {
+      return countWebhooks(this.serverless.service.custom?.webhooks?.webhooks);
+    } catch {
+      return 0;
+    }
   }
 
   settings() {

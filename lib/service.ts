@@ -86,7 +86,11 @@ export function createWeiban(options: WeibanOptions): WeibanSide {
   });
   const tokens = new TokenProvider({
     store: sharedToken,
-    fetchToken: tokenFetcher(transport, config.corpId, secretSource(config.secret, clients.ssm)),
+    fetchToken: tokenFetcher(
+      transport,
+      config.corpId,
+      secretSource(config.secret, clients.ssm, clock),
+    ),
     clock,
     owner,
     fallbackTtlSeconds: config.tokenTtlFallbackSeconds,

@@ -100,7 +100,7 @@ async function runBackfill(ctx: CommandContext): Promise<number> {
     WEIBAN_MAX_PER_MINUTE: String(maxPerMinute),
   });
   const { dynamo, sns, ssm } = ctx.clients();
-  // The corp's Weiban budget is shared with the deployed poller through the table (G4).
+  // The corp's Weiban budget is shared with the deployed poller through the table (docs/guarantees.md#g4).
   const weiban = createWeiban({
     config,
     tableName: target.tableName,

@@ -7,6 +7,7 @@ import { TARGET_HELP, TARGET_OPTIONS } from '../command.js';
 import { formIdFlag } from '../args.js';
 import { formatCount, formatDuration, formatTime, renderTable, truncate } from '../format.js';
 import { println } from '../io.js';
+import { subscriptionLines, topicSubscriptions } from '../subscriptions.js';
 
 /** One form's status, as `--json` prints it. */
 export interface FormStatus {
@@ -37,14 +38,17 @@ export interface FormStatus {
 
 export const statusCommand: Command = {
   name: 'status',
-  summary: 'every form: cursor, lag, submitters recorded, last run, continuation, errors',
+  summary:
+    'every form: cursor, lag, submitters recorded, last run, continuation, errors; where events go',
   targeted: true,
   options: { ...TARGET_OPTIONS, form: { type: 'string' }, json: { type: 'boolean' } },
   help: `Usage: weiban-forms status [--form ID[,ID…]] [--json] [target]
 
 Shows every form that has state in the table (or only those given with --form):
 its cursor, how far it lags behind now, the submitters recorded, the last successful run,
-any unfinished window (continuation), the start mode and the last error.
+any unfinished window (continuation), the start mode and the last error. Above them,
+the events topic's subscriptions by protocol, with those still pending confirmation, or a
+warning when there are none and events reach nobody.
 
   --form IDS   only these forms (comma-separated); skips the scan for forms on a big table
   --json       machine-readable output
@@ -62,7 +66,7 @@ async function status(ctx: CommandContext): Promise<number> {
     ?.split(',')
     .map((part) => formIdFlag(part, '--form'));
   const target = await ctx.target();
-  const { dynamo } = ctx.clients();
+  const { dynamo, sns } = ctx.clients();
   const forms = new DynamoFormStateStore({ client: dynamo, tableName: target.tableName });
   const operator = new OperatorStore({ client: dynamo, tableName: target.tableName });
   const entries =
@@ -72,6 +76,10 @@ async function status(ctx: CommandContext): Promise<number> {
           .getMany(only)
           .then((found) => only.map((formId) => ({ formId, state: found.get(formId) })));
   const nowMs = io.clock.now();
+  const subscriptions =
+    target.topicArn === undefined
+      ? null
+      : await topicSubscriptions(sns, target.topicArn, io.signal);
   const rows = await Promise.all(
     entries.map(async ({ formId, state }) => {
       const recorded = await operator.recordedCount(formId);
@@ -83,7 +91,13 @@ async function status(ctx: CommandContext): Promise<number> {
     println(
       io.stdout,
       JSON.stringify(
-        { target: target.label, table: target.tableName, checked_at: iso(nowMs), forms: rows },
+        {
+          target: target.label,
+          table: target.tableName,
+          checked_at: iso(nowMs),
+          subscriptions,
+          forms: rows,
+        },
         null,
         2,
       ),
@@ -91,6 +105,11 @@ async function status(ctx: CommandContext): Promise<number> {
     return 0;
   }
   println(io.stdout, `${target.label} · ${formatTime(toUnixSeconds(nowMs))}`);
+  for (const line of subscriptions === null
+    ? ['Subscriptions: not checked (give --topic ARN or --stage STAGE to see where events go).']
+    : subscriptionLines(subscriptions)) {
+    println(io.stdout, line);
+  }
   if (rows.length === 0) {
     println(
       io.stdout,

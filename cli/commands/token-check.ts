@@ -23,9 +23,10 @@ secret is printed. WEIBAN_BASE_URL selects another Weiban origin (e.g. the local
 
   --stage STAGE     without a secret variable, read the stage's SSM parameter
                     /weiban-forms/STAGE/weiban-secret
-  --region REGION   the parameter's region
+  --region REGION   the parameter's region (default: AWS_REGION or AWS_DEFAULT_REGION,
+                    else with --stage the stage's region in serverless.yml)
 
-Example: WEIBAN_CORP_ID=wwa1b2c3 weiban-forms token-check --stage prod --region ap-northeast-1`,
+Example: WEIBAN_CORP_ID=wwa1b2c3 weiban-forms token-check --stage prod`,
   run: tokenCheck,
 };
 
@@ -39,12 +40,15 @@ async function tokenCheck(ctx: CommandContext): Promise<number> {
     requestTimeoutMs: config.requestTimeoutMs,
     ...(io.fetch !== undefined && { fetch: io.fetch }),
   });
+  const { region } = ctx;
   const secretFrom =
-    config.secret.kind === 'plain' ? 'WEIBAN_SECRET' : `SSM parameter ${config.secret.name}`;
+    config.secret.kind === 'plain'
+      ? 'WEIBAN_SECRET'
+      : `SSM parameter ${config.secret.name}${region.from === 'serverless.yml' ? ` in ${region.region ?? ''} (the stage's region in serverless.yml)` : ''}`;
   const fetchToken = tokenFetcher(
     transport,
     config.corpId,
-    secretSource(config.secret, ctx.clients().ssm),
+    secretSource(config.secret, ctx.clients().ssm, io.clock),
   );
   let expiresIn: number | undefined;
   try {

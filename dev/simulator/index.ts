@@ -5,6 +5,7 @@
  * Where Weiban's doc is silent, the simulator chooses, and says so:
  * - wrong or missing `corp_id`/`secret` on the token endpoint → errcode 10003;
  * - asking for a new token leaves earlier tokens valid until they expire or are revoked;
+ * - `rotateSecret()` refuses the old secret from then on (10003) and keeps earlier tokens;
  * - the token endpoint is rate-limited and counted like the others;
  * - `form_id` is required on `form/user/list` (missing → 21901); an unknown form is empty
  *   (`total: 0`, `result: []`); `limit` defaults to 10 and must be 1..`maxLimit`; `offset`

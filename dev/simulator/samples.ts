@@ -1,3 +1,4 @@
+import { seededUint32 } from './random.js';
 import type { SimComponentValue, SimRow, SimSubmission } from './types.js';
 
 type NonEmpty<T> = readonly [T, ...T[]];
@@ -48,17 +49,14 @@ const QUESTIONS: NonEmpty<Question> = [
   },
 ];
 
-/**
- * Realistic-looking sample values from a seeded generator (mulberry32), so a run with the same
- * seed produces the same rows.
- */
+/** Realistic-looking sample values from a seeded generator, so the same seed gives the same rows. */
 export class SampleGenerator {
-  #state: number;
+  readonly #uint32: () => number;
   #nextSubmissionId = 1;
   #nextRelationId = 1;
 
   constructor(seed: number) {
-    this.#state = seed >>> 0;
+    this.#uint32 = seededUint32(seed);
   }
 
   /** A default `form_name`, shaped like the doc's "表单名称874". */
@@ -118,14 +116,6 @@ export class SampleGenerator {
       value: values.join(','),
       values,
     };
-  }
-
-  #uint32(): number {
-    this.#state = (this.#state + 0x6d2b79f5) >>> 0;
-    let t = this.#state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (t ^ (t >>> 14)) >>> 0;
   }
 
   #next(): number {

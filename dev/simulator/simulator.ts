@@ -65,7 +65,7 @@ interface PendingInsert {
 export class WeibanSimulator {
   readonly #clock: Clock;
   readonly #corpId: string;
-  readonly #secret: string;
+  #secret: string;
   readonly #tokenTtlSeconds: number;
   readonly #maxInFlight: number;
   readonly #latency: number | (() => number);
@@ -197,6 +197,16 @@ export class WeibanSimulator {
   /** Every token issued so far stops working (10001). */
   revokeTokens(): void {
     this.#tokens.clear();
+  }
+
+  /**
+   * The admin console regenerates the secret: from now on only `next` gets a token, the old
+   * one is refused like any wrong secret (10003). Tokens issued before keep working, as
+   * Weiban's doc is silent on it; `revokeTokens()` models the other case.
+   */
+  rotateSecret(next: string): void {
+    if (next === '') throw new RangeError('a secret cannot be empty');
+    this.#secret = next;
   }
 
   /** Scripts a fault; it answers the next `times` matching requests, then is gone. */

@@ -15,7 +15,7 @@ export interface PollSettings {
   readonly startFrom: StartFrom;
   readonly lookbackSeconds: number;
   readonly pageSize: number;
-  /** Below this much Lambda time left, no new page is started (G6). */
+  /** Below this much Lambda time left, no new page is started (docs/guarantees.md#g6). */
   readonly deadlineMarginMs: number;
   readonly emitResubmissions: boolean;
   readonly answerFormIds: readonly number[] | 'all';

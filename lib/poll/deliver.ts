@@ -38,7 +38,7 @@ export interface DeliveryOutcome {
 }
 
 /**
- * Sorts a page's candidates into new submitters, resubmissions and duplicates (G2). The cache
+ * Sorts a page's candidates into new submitters, resubmissions and duplicates (docs/guarantees.md#g2). The cache
  * of recently recorded submitters (`known`) settles most lookback rows; the ledger, read with
  * strong consistency, settles the rest.
  */

@@ -46,7 +46,7 @@ export class FormRun {
   #pager: WindowPager | undefined;
   /**
    * Where the page being read, or being delivered, starts: a failure resumes here, so a page
-   * whose new rows were not all published is read again (G1).
+   * whose new rows were not all published is read again (docs/guarantees.md#g1).
    */
   #offset = 0;
   /** u_id → submit_at of what this run recorded. */
@@ -214,7 +214,7 @@ export class FormRun {
     };
   }
 
-  /** Where this window continues next run, with the total that shows rows moved (G3, G6). */
+  /** Where this window continues next run, with the total that shows rows moved (docs/guarantees.md#g3, docs/guarantees.md#g6). */
   #continuation(plan: Continuation, offset: number): Continuation {
     const baseline = this.#pager?.baseline;
     return {

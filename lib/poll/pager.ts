@@ -14,7 +14,7 @@ export interface PageRead {
   readonly rows: number;
   readonly total: number;
   readonly assessment: PageAssessment;
-  /** A page of the second pass that finds rows inserted above the read position (G3). */
+  /** A page of the second pass that finds rows inserted above the read position (docs/guarantees.md#g3). */
   readonly catchUp: boolean;
   /** Rows moved while paging: this page ended the first pass, and a second pass from the top follows. */
   readonly moved?: { readonly repeats: number; readonly insertedBetweenRuns: number };
@@ -26,7 +26,7 @@ export interface WindowDone {
   readonly total: number;
 }
 
-/** No page may start (the deadline is near); the next run resumes at `offset` (G6). */
+/** No page may start (the deadline is near); the next run resumes at `offset` (docs/guarantees.md#g6). */
 export interface PagingStopped {
   readonly kind: 'stopped';
   readonly offset: number;
@@ -38,7 +38,7 @@ export interface PagerOptions {
   readonly window: Continuation;
   readonly pageSize: number;
   readonly source: Pick<SubmitterSource, 'listSubmitters'>;
-  /** Asked before every page: false stops the window where it is (G6). */
+  /** Asked before every page: false stops the window where it is (docs/guarantees.md#g6). */
   readonly mayStartPage: () => boolean;
   readonly signal?: AbortSignal;
 }
@@ -59,7 +59,7 @@ interface Pass {
  * Reads one form's frozen window page by page, for the poller and the backfill alike. Pages are
  * read from the window's offset to its end. When rows moved meanwhile (a row met twice, or a
  * `total` that grew since the window began), one more pass from the top finds the rows that slid
- * past the read position, before the caller may move any cursor (G3). Every page is validated
+ * past the read position, before the caller may move any cursor (docs/guarantees.md#g3). Every page is validated
  * and sorted; what to do with its candidates is the caller's business.
  */
 export class WindowPager {
@@ -162,7 +162,7 @@ export class WindowPager {
     }
     // A row met again on a later page means one was inserted above the read position, and a
     // continuation whose total grew means rows were inserted between runs. Either way one pass
-    // from the top finds them before the cursor moves past them (G3).
+    // from the top finds them before the cursor moves past them (docs/guarantees.md#g3).
     const { window } = this.#o;
     const insertedBetweenRuns =
       window.total !== undefined && total > window.total ? window.offset + total - window.total : 0;

@@ -22,7 +22,7 @@ import {
 
 /**
  * The table as the operator's CLI sees it: every form's state, counts and by-time reads of the
- * dedupe records, and the reset that moves a cursor back (G7). Scans and counts are costly on a
+ * dedupe records, and the reset that moves a cursor back (docs/guarantees.md#g7). Scans and counts are costly on a
  * large table, so none of this is on the poller's path.
  */
 export class OperatorStore {
@@ -65,7 +65,7 @@ export class OperatorStore {
     return states.sort((a, b) => a.formId - b.formId);
   }
 
-  /** Moves a form's cursor to `to` and drops any continuation: the operator's reset (G7). */
+  /** Moves a form's cursor to `to` and drops any continuation: the operator's reset (docs/guarantees.md#g7). */
   async reset(formId: number, to: number, now: number): Promise<FormState> {
     try {
       const out = await this.#client.send(

@@ -1,6 +1,7 @@
 import type { Submission, SubmitterPage } from '../model.js';
 import type { SubmitterQuery, SubmitterSource } from '../ports.js';
-import { TokenExpiredError } from './errors.js';
+import type { SecretSource } from '../secret.js';
+import { ERRCODE, TokenExpiredError, WeibanApiError } from './errors.js';
 import { submissionListSchema, submitterPageSchema, tokenSchema } from './schemas.js';
 import type { FetchedToken, TokenProvider } from './token.js';
 import type { WeibanTransport } from './transport.js';
@@ -11,15 +12,19 @@ export const ENDPOINT = {
   submissions: 'form/user/submit/list',
 } as const;
 
-/** Fetches a token with the corp's credentials. Used by the TokenProvider only. */
+/**
+ * Fetches a token with the corp's credentials. Used by the TokenProvider only.
+ *
+ * When Weiban refuses the secret, an operator may have just rotated it: the secret is read
+ * again at once and, if it changed, the fetch is tried once more with the new one.
+ */
 export function tokenFetcher(
   transport: WeibanTransport,
   corpId: string,
-  secret: () => Promise<string>,
+  secret: SecretSource,
 ): (signal?: AbortSignal) => Promise<FetchedToken> {
-  return async (signal) => {
-    const value = await secret();
-    const answer = await transport.call(
+  const ask = (value: string, signal?: AbortSignal) =>
+    transport.call(
       {
         endpoint: ENDPOINT.token,
         path: '/open-api/access_token/get',
@@ -30,9 +35,30 @@ export function tokenFetcher(
       },
       signal,
     );
+  return async (signal) => {
+    const value = await secret.get();
+    let answer;
+    try {
+      answer = await ask(value, signal);
+    } catch (error: unknown) {
+      if (!isRefusal(error)) throw error;
+      const fresh = await secret.reread();
+      if (fresh === value) throw error;
+      answer = await ask(fresh, signal);
+    }
     return { accessToken: answer.access_token, expiresIn: answer.expires_in };
   };
 }
+
+/**
+ * Weiban documents no errcode for bad credentials, so any errcode from the token endpoint
+ * counts as a refusal, except the limits (10052 in flight, 10053 per minute), which say
+ * nothing about the secret.
+ */
+const isRefusal = (error: unknown): boolean =>
+  error instanceof WeibanApiError &&
+  error.errcode !== ERRCODE.concurrency &&
+  error.errcode !== ERRCODE.frequency;
 
 /** The smart-form endpoints this service reads, with the token handled (docs/guarantees.md#g5). */
 export class WeibanClient implements SubmitterSource {

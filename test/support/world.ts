@@ -25,6 +25,8 @@ export interface WorldOptions {
   readonly env?: Record<string, string | undefined>;
   readonly simulator?: SimulatorOptions;
   readonly clock?: VirtualClock;
+  /** For a secret in SSM (WEIBAN_SECRET_PARAM); without it nothing answers SSM calls. */
+  readonly ssm?: SSMClient;
 }
 
 export interface Invocation {
@@ -104,7 +106,9 @@ export class World {
       clients: {
         dynamo: this.aws.doc,
         sns: this.aws.sns,
-        ssm: new SSMClient({ region: 'us-east-1', endpoint: 'http://127.0.0.1:9' }),
+        ssm:
+          this.#options.ssm ??
+          new SSMClient({ region: 'us-east-1', endpoint: 'http://127.0.0.1:9' }),
       },
       log: { debug: vi.fn(), info: log('info'), warn: log('warn'), error: log('error') },
       clock: this.clock,

@@ -1,10 +1,14 @@
 import { randomUUID } from 'node:crypto';
+import { CloudFormationClient, CreateStackCommand } from '@aws-sdk/client-cloudformation';
+import { CreateTopicCommand, SNSClient } from '@aws-sdk/client-sns';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { formatTime } from '../../../cli/format.js';
 import { createTable } from '../../../dev/table.js';
 import { DynamoFormStateStore } from '../../../lib/store/form-state.js';
 import { awsClients, type AwsClients } from '../../support/aws.js';
 import { launch } from './processes.js';
+
+const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
 
 describe('the weiban-forms executable', () => {
   let aws: AwsClients;
@@ -53,6 +57,68 @@ describe('the weiban-forms executable', () => {
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
     expect(run.stdout).toMatch(new RegExp(`^842 +${formatTime(cursor)} +3d 2h +0 +never `, 'm'));
+  });
+
+  it('finds a stage in the region serverless.yml gives it when no region is set, and says so', async () => {
+    // moto keeps each region apart: the stack exists only in ap-northeast-1.
+    const moto = inject('motoEndpoint');
+    const stage = `r${randomUUID().slice(0, 8)}`;
+    const aws = { region: 'ap-northeast-1', endpoint: moto, credentials };
+    const sns = new SNSClient(aws);
+    const cloudFormation = new CloudFormationClient(aws);
+    const { TopicArn: topicArn } = await sns.send(new CreateTopicCommand({ Name: stage }));
+    await cloudFormation.send(
+      new CreateStackCommand({
+        StackName: `weiban-forms-${stage}`,
+        TemplateBody: JSON.stringify({
+          Resources: {
+            Marker: { Type: 'AWS::SNS::Topic', Properties: { TopicName: `${stage}-m` } },
+          },
+          Outputs: {
+            FormsTableName: { Value: tableName },
+            EventsTopicArn: { Value: topicArn },
+          },
+        }),
+      }),
+    );
+    sns.destroy();
+    cloudFormation.destroy();
+    const env = {
+      AWS_ENDPOINT_URL_DYNAMODB: inject('dynamoEndpoint'),
+      AWS_ENDPOINT_URL_SNS: moto,
+      AWS_ENDPOINT_URL_CLOUDFORMATION: moto,
+      AWS_ACCESS_KEY_ID: 'test',
+      AWS_SECRET_ACCESS_KEY: 'test',
+      // No region anywhere: not in the environment, not in a profile.
+      AWS_REGION: undefined,
+      AWS_DEFAULT_REGION: undefined,
+      AWS_PROFILE: undefined,
+      AWS_CONFIG_FILE: '/dev/null',
+      AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
+    };
+
+    const run = await launch('node', ['bin/weiban-forms.js', 'status', '--stage', stage], {
+      marker: randomUUID(),
+      env,
+    }).done;
+    const elsewhere = await launch(
+      'node',
+      ['bin/weiban-forms.js', 'status', '--stage', stage, '--region', 'us-east-1'],
+      { marker: randomUUID(), env },
+    ).done;
+
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    expect(run.stdout.split('\n')[0]).toMatch(
+      new RegExp(
+        `^stack weiban-forms-${stage} \\(ap-northeast-1, the stage's region in serverless\\.yml\\) · `,
+      ),
+    );
+    expect(run.stdout).toMatch(new RegExp(`^842 +${formatTime(cursor)} `, 'm'));
+    expect(elsewhere.code).toBe(1);
+    expect(elsewhere.stderr).toBe(
+      `error: stack weiban-forms-${stage} does not exist in us-east-1: check --stage and --region\n`,
+    );
   });
 
   it('fails in one sentence with exit code 2 on an unknown flag', async () => {

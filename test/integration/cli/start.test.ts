@@ -20,18 +20,26 @@ describe('npm start', () => {
     rmSync(temp, { recursive: true, force: true });
   });
 
-  it('--once prints each delivered event and the run summary, then leaves no process behind', async () => {
+  it('--once prints every form’s submitters since START_FROM and the run summary, then leaves no process behind', async () => {
     const marker = randomUUID();
 
-    const run = await launch('npm', ['start', '--', '--once'], { marker }).done;
+    // A scripted run: --seed fixes the simulator's submitters, so nothing here is left to chance.
+    const run = await launch('npm', ['start', '--', '--once', '--seed', '4242'], { marker }).done;
 
     expect(run.code).toBe(0);
     const lines = events(run.stdout);
     const summary = SUMMARY.exec(run.stdout);
-    expect(lines.length).toBeGreaterThan(0);
-    expect(summary?.[1]).toBe('3');
-    expect(Number(summary?.[3])).toBe(lines.length);
-    expect(new Set(lines.map((line) => line[1]))).toEqual(new Set(['842', '901', '977']));
+    const byForm: Record<string, number[]> = {};
+    for (const [, , , formId = '', uId] of lines) (byForm[formId] ??= []).push(Number(uId));
+    for (const uIds of Object.values(byForm)) uIds.sort((a, b) => a - b);
+    expect(run.stdout).toContain('forms 842, 901, 977 (--seed 4242)');
+    expect(summary?.slice(1)).toEqual(['3', '12', '12']);
+    // Eight submitters a form, half of them after START_FROM: the simulator numbers them in turn.
+    expect(byForm).toEqual({
+      '842': [1, 2, 3, 4],
+      '901': [9, 10, 11, 12],
+      '977': [17, 18, 19, 20],
+    });
     expect(run.stdout).not.toMatch(/^\{/m);
     expect(run.stderr).not.toMatch(STACK_FRAME);
     expect(await leftovers(marker)).toEqual([]);
@@ -39,7 +47,9 @@ describe('npm start', () => {
 
   it('keeps polling until Ctrl-C, then stops every child process', async () => {
     const marker = randomUUID();
-    const started = launch('npm', ['start', '--', '--interval', '1'], { marker });
+    const started = launch('npm', ['start', '--', '--interval', '1', '--seed', '7'], {
+      marker,
+    });
 
     await waitForOutput(started, (output) => /^run 3 · /m.test(output));
     started.signalGroup('SIGINT');

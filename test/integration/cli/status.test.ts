@@ -1,8 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { CreateStackCommand } from '@aws-sdk/client-cloudformation';
+import { CreateTopicCommand, SubscribeCommand } from '@aws-sdk/client-sns';
 import { afterEach, describe, expect, it } from 'vitest';
 import { formatTime } from '../../../cli/format.js';
 import type { FormStatus } from '../../../cli/commands/status.js';
+import type { TopicSubscriptions } from '../../../cli/subscriptions.js';
 import { World } from '../../support/world.js';
 import { cli, motoClients, targetOf } from './support.js';
 
@@ -123,6 +125,58 @@ describe('weiban-forms status', () => {
 
     expect(result.code).toBe(0);
     expect(result.stdout).toContain('No form has state yet');
+  });
+
+  it('counts the events topic’s subscriptions by protocol, in the table and in --json', async () => {
+    world = await World.create();
+    const { aws, topicArn } = world;
+    const subscribe = (Protocol: string, Endpoint: string) =>
+      aws.sns.send(new SubscribeCommand({ TopicArn: topicArn, Protocol, Endpoint }));
+    await subscribe('sqs', 'arn:aws:sqs:us-east-1:123456789012:crm-intake');
+    await subscribe('https', 'https://crm.example.com/hooks/weiban');
+    await subscribe('lambda', 'arn:aws:lambda:us-east-1:123456789012:function:crm-sync');
+
+    const table = await cli(world, ['status', ...targetOf(world)]);
+    const json = await cli(world, ['status', '--json', ...targetOf(world)]);
+
+    expect(table.code).toBe(0);
+    expect(table.stdout.split('\n')[1]).toBe('Subscriptions: https 1, lambda 1, sqs 2');
+    expect(table.stdout).not.toContain('reach nobody');
+    expect(
+      (JSON.parse(json.stdout) as { subscriptions: TopicSubscriptions }).subscriptions,
+    ).toEqual({
+      topic_arn: topicArn,
+      total: 4,
+      pending_confirmation: 0,
+      by_protocol: [
+        { protocol: 'https', confirmed: 1, pending_confirmation: 0 },
+        { protocol: 'lambda', confirmed: 1, pending_confirmation: 0 },
+        { protocol: 'sqs', confirmed: 2, pending_confirmation: 0 },
+      ],
+    });
+  });
+
+  it('says that events reach nobody when the events topic has no subscription', async () => {
+    world = await World.create();
+    const { TopicArn: lonely = '' } = await world.aws.sns.send(
+      new CreateTopicCommand({ Name: `${world.tableName}-lonely` }),
+    );
+    const target = ['--table', world.tableName, '--topic', lonely];
+
+    const table = await cli(world, ['status', ...target]);
+    const json = await cli(world, ['status', '--json', ...target]);
+    const noTopic = await cli(world, ['status', '--table', world.tableName]);
+
+    expect(table.code).toBe(0);
+    expect(table.stdout.split('\n')[1]).toBe(
+      "No subscriptions: events published now reach nobody (add one with the stage's subscriptions param).",
+    );
+    expect(
+      (JSON.parse(json.stdout) as { subscriptions: TopicSubscriptions }).subscriptions,
+    ).toEqual({ topic_arn: lonely, total: 0, pending_confirmation: 0, by_protocol: [] });
+    expect(noTopic.stdout.split('\n')[1]).toBe(
+      'Subscriptions: not checked (give --topic ARN or --stage STAGE to see where events go).',
+    );
   });
 
   it('finds the table of a deployed stage in its stack outputs', async () => {

@@ -40,7 +40,8 @@ export async function cli(
   let stdout = '';
   let stderr = '';
   const io: CliIo = {
-    env: { ...options.env },
+    // The emulators' region, as a shell aimed at them would set it.
+    env: { AWS_REGION: region, ...options.env },
     stdout: {
       write: (text: string) => {
         stdout += text;

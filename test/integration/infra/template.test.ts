@@ -120,12 +120,12 @@ async function copyOfService(): Promise<string> {
   return copy;
 }
 
-/** `npm run package` on a copy of the service; resolves to the directory of its output. */
-async function packageService(params: string[]): Promise<string> {
+/** `npm run package` on a copy of the service: the directory of its output, and what it printed. */
+async function packageService(params: string[]): Promise<{ output: string; printed: string }> {
   const service = await copyOfService();
   const output = join(service, 'packaged');
   try {
-    await run(
+    const { stdout, stderr } = await run(
       'npm',
       ['run', 'package', '--', '--package', output, ...params.map((param) => `--param=${param}`)],
       {
@@ -136,7 +136,7 @@ async function packageService(params: string[]): Promise<string> {
         maxBuffer: 16 * 1024 * 1024,
       },
     );
-    return output;
+    return { output, printed: `${stdout}${stderr}` };
   } catch (error: unknown) {
     if (error instanceof Error && 'stdout' in error && 'stderr' in error) {
       throw new Error(`npm run package failed:\n${String(error.stdout)}${String(error.stderr)}`, {
@@ -148,16 +148,18 @@ async function packageService(params: string[]): Promise<string> {
 }
 
 let packaged: string;
+let packagingOutput: string;
 let templatePath: string;
 let template: Template;
 
 beforeAll(async () => {
-  const dir = await packageService([
+  const { output: dir, printed } = await packageService([
     `subscriptions=${JSON.stringify(SUBSCRIPTIONS)}`,
     `webhooks=${JSON.stringify(WEBHOOKS)}`,
     'alarmEmail=ops@example.com',
   ]);
   packaged = dir;
+  packagingOutput = printed;
   templatePath = join(dir, 'cloudformation-template-update-stack.json');
   template = JSON.parse(await readFile(templatePath, 'utf8')) as Template;
 });
@@ -219,6 +221,9 @@ function subscriptionIds(): string[] {
     )
     .map(([logicalId]) => logicalId);
 }
+
+const getAttOf = (value: unknown): [string, string] | undefined =>
+  (value as { 'Fn::GetAtt'?: [string, string] } | undefined)?.['Fn::GetAtt'];
 
 describe('the packaged template', () => {
   it('passes cfn-lint with no errors or warnings', async () => {
@@ -398,16 +403,8 @@ describe('the packaged template', () => {
     );
   });
 
-  it('gives every subscription its filter policy and a dead-letter queue of its own', () => {
+  it('gives every subscription of the events topic its filter policy', () => {
     const subscriptions = subscriptionIds().map((logicalId) => resource(logicalId).Properties);
-    const deadLetterQueues = subscriptions.map(
-      (properties) =>
-        (
-          (properties.RedrivePolicy as Json).deadLetterTargetArn as {
-            'Fn::GetAtt': [string, string];
-          }
-        )['Fn::GetAtt'][0],
-    );
 
     expect(
       subscriptions.map((properties) => [
@@ -416,16 +413,85 @@ describe('the packaged template', () => {
         properties.FilterPolicy,
       ]),
     ).toEqual(SUBSCRIPTIONS.map((sub) => [sub.protocol, sub.endpoint, sub.filterPolicy]));
-    expect(new Set(deadLetterQueues).size).toBe(SUBSCRIPTIONS.length);
-    for (const queue of deadLetterQueues) {
-      expect(resource(queue).Properties).toEqual({
-        MessageRetentionPeriod: 1_209_600,
-        SqsManagedSseEnabled: true,
-      });
-      expect(Object.values(template.Outputs).map((output) => output.Value)).toContainEqual({
-        Ref: queue,
-      });
-    }
+  });
+
+  // Every AWS::SNS::Subscription in the template, the alarm email's included.
+  it('gives every subscription a dead-letter queue of its own that its topic may send to, with an alarm and an output', () => {
+    const subscriptions = resourcesOfType('AWS::SNS::Subscription');
+    const queuePolicies = resourcesOfType('AWS::SQS::QueuePolicy');
+    const alarms = resourcesOfType('AWS::CloudWatch::Alarm').map(([, each]) => each);
+
+    const outputs = Object.values(template.Outputs).map((output) => output.Value);
+
+    const found = subscriptions.map(([logicalId, subscription]) => {
+      const queue = getAttOf(
+        (subscription.Properties.RedrivePolicy as Json | undefined)?.deadLetterTargetArn,
+      );
+      const queueId = queue?.[0] ?? '';
+      const [policyId, policy] =
+        queuePolicies.find(
+          ([, each]) =>
+            JSON.stringify(each.Properties.Queues) === JSON.stringify([{ Ref: queueId }]),
+        ) ?? [];
+      const alarm = alarms.find(
+        (each) =>
+          each.Properties.MetricName === 'ApproximateNumberOfMessagesVisible' &&
+          JSON.stringify(each.Properties.Dimensions) ===
+            JSON.stringify([
+              { Name: 'QueueName', Value: { 'Fn::GetAtt': [queueId, 'QueueName'] } },
+            ]),
+      );
+      return {
+        logicalId,
+        queue,
+        queueProperties: template.Resources[queueId]?.Properties,
+        policy: policy?.Properties.PolicyDocument,
+        subscribedAfterPolicy: [subscription.DependsOn].flat().includes(policyId),
+        alarm: alarm?.Properties,
+        // What exists only with an alarm email exists only with it.
+        conditions: [template.Resources[queueId], policy, alarm].map((part) => part?.Condition),
+        output: outputs.some((value) => JSON.stringify(value) === JSON.stringify({ Ref: queueId })),
+      };
+    });
+
+    expect(subscriptions.map(([, each]) => each.Properties.Protocol).sort()).toEqual([
+      'email',
+      'https',
+      'lambda',
+      'sqs',
+    ]);
+    expect(new Set(found.map((each) => each.queue?.[0])).size).toBe(subscriptions.length);
+    expect(found).toEqual(
+      subscriptions.map(([logicalId, subscription]) => {
+        const queueId = found.find((each) => each.logicalId === logicalId)?.queue?.[0] ?? 'none';
+        return {
+          logicalId,
+          queue: [queueId, 'Arn'],
+          queueProperties: { MessageRetentionPeriod: 1_209_600, SqsManagedSseEnabled: true },
+          policy: {
+            Version: '2012-10-17',
+            Statement: [
+              {
+                Sid: 'TopicDeadLetters',
+                Effect: 'Allow',
+                Principal: { Service: 'sns.amazonaws.com' },
+                Action: 'sqs:SendMessage',
+                Resource: { 'Fn::GetAtt': [queueId, 'Arn'] },
+                Condition: { ArnEquals: { 'aws:SourceArn': subscription.Properties.TopicArn } },
+              },
+            ],
+          },
+          subscribedAfterPolicy: true,
+          alarm: expect.objectContaining({
+            Threshold: 0,
+            ComparisonOperator: 'GreaterThanThreshold',
+            AlarmActions: [{ Ref: 'AlarmTopic' }],
+          }),
+          conditions: Array(3).fill(subscription.Condition),
+          output: true,
+        };
+      }),
+    );
   });
 
   it('outputs the topic ARN, signs with SHA256, paces https deliveries and may invoke a Lambda', () => {
@@ -496,7 +562,8 @@ describe('the packaged template', () => {
         Dimensions: expect.arrayContaining([{ Name: 'errcode', Value: '10053' }]) as unknown,
       }),
     );
-    expect(dlqAlarms).toHaveLength(SUBSCRIPTIONS.length);
+    // One per subscription, and one for the alarm email's.
+    expect(dlqAlarms).toHaveLength(SUBSCRIPTIONS.length + 1);
     expect(
       alarms.every((alarm) => JSON.stringify(alarm.AlarmActions) === '[{"Ref":"AlarmTopic"}]'),
     ).toBe(true);
@@ -837,6 +904,15 @@ describe('the packaged function', () => {
 });
 
 describe('npm run package', () => {
+  it('warns, naming the stage and the param, when a stage has no subscriptions', async () => {
+    const { printed } = await packageService([]);
+
+    expect(printed).toContain(
+      'Warning: Stage "dev" has no subscriptions and no webhooks (its "subscriptions" and "webhooks" params are empty): it will publish every event to a topic nobody reads.',
+    );
+    expect(packagingOutput).not.toContain('has no subscriptions and no webhooks');
+  });
+
   it('fails with the bad subscription named', async () => {
     const failure = await packageService([
       `subscriptions=${JSON.stringify([
@@ -881,7 +957,10 @@ describe('npm run package with webhooks: [] (the default)', () => {
   let emptyPath: string;
 
   beforeAll(async () => {
-    emptyPath = join(await packageService([]), 'cloudformation-template-update-stack.json');
+    emptyPath = join(
+      (await packageService([])).output,
+      'cloudformation-template-update-stack.json',
+    );
     empty = JSON.parse(await readFile(emptyPath, 'utf8')) as Template;
   });
 

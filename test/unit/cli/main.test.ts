@@ -20,6 +20,27 @@ function io(env: Record<string, string> = {}) {
 }
 
 describe('the weiban-forms command line', () => {
+  it.each([
+    ['the stage’s region in serverless.yml', {}, 'ap-northeast-1'],
+    ['AWS_REGION over serverless.yml', { AWS_REGION: 'us-east-1' }, 'us-east-1'],
+    ['AWS_DEFAULT_REGION over serverless.yml', { AWS_DEFAULT_REGION: 'eu-west-1' }, 'eu-west-1'],
+  ])('builds the AWS clients of --stage without --region for %s', async (_label, env, region) => {
+    const cli = io(env);
+
+    const code = await main(['status', '--stage', 'prod'], cli.value);
+
+    expect(code).toBe(1);
+    expect(cli.clients.mock.calls).toEqual([[region]]);
+  });
+
+  it('builds the AWS clients for --region, whatever the environment says', async () => {
+    const cli = io({ AWS_REGION: 'us-east-1' });
+
+    await main(['status', '--stage', 'prod', '--region', 'us-west-2'], cli.value);
+
+    expect(cli.clients.mock.calls).toEqual([['us-west-2']]);
+  });
+
   it('lists every command with --help and exits 0', async () => {
     const cli = io();
 

@@ -4,9 +4,14 @@ import {
   DescribeStacksCommand,
 } from '@aws-sdk/client-cloudformation';
 import { mockClient } from 'aws-sdk-client-mock';
-import { beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { CliError, UsageError } from '../../../cli/errors.js';
-import { requireTopic, resolveTarget, withStageSecret } from '../../../cli/target.js';
+import {
+  requireTopic,
+  resolveRegion,
+  resolveTarget,
+  withStageSecret,
+} from '../../../cli/target.js';
 
 const cloudFormation = new CloudFormationClient({
   region: 'ap-northeast-1',
@@ -66,6 +71,44 @@ describe('which deployment a command works on', () => {
     );
   });
 
+  it('says when the region is the stage’s region from serverless.yml, in the label and when the stack is missing', async () => {
+    cfn
+      .on(DescribeStacksCommand, { StackName: 'weiban-forms-prod' })
+      .resolves({
+        Stacks: [
+          {
+            StackName: 'weiban-forms-prod',
+            StackStatus: 'UPDATE_COMPLETE',
+            CreationTime: new Date(),
+            Outputs: [
+              { OutputKey: 'FormsTableName', OutputValue: 'weiban-forms-prod' },
+              { OutputKey: 'EventsTopicArn', OutputValue: 'arn:aws:sns:ap-northeast-1:1:t' },
+            ],
+          },
+        ],
+      })
+      .on(DescribeStacksCommand, { StackName: 'weiban-forms-qa' })
+      .rejects(
+        new CloudFormationServiceException({
+          name: 'ValidationError',
+          $fault: 'client',
+          $metadata: {},
+          message: 'Stack with id weiban-forms-qa does not exist',
+        }),
+      );
+    const fromFile = { region: 'ap-northeast-1', from: 'serverless.yml' } as const;
+
+    const target = await resolveTarget({ stage: 'prod' }, {}, () => cloudFormation, fromFile);
+    const missing = resolveTarget({ stage: 'qa' }, {}, () => cloudFormation, fromFile);
+
+    expect(target.label).toBe(
+      "stack weiban-forms-prod (ap-northeast-1, the stage's region in serverless.yml)",
+    );
+    await expect(missing).rejects.toThrow(
+      "stack weiban-forms-qa does not exist in ap-northeast-1 (the stage's region in serverless.yml): check --stage and --region",
+    );
+  });
+
   it('uses --table and --topic, or TABLE_NAME and TOPIC_ARN, without asking CloudFormation', async () => {
     const fromFlags = await resolveTarget(
       { table: 't1', topic: 'arn:1' },
@@ -108,5 +151,55 @@ describe('which deployment a command works on', () => {
     });
     expect(withStageSecret({ WEIBAN_SECRET: 's' }, 'prod')).toEqual({ WEIBAN_SECRET: 's' });
     expect(withStageSecret({}, undefined)).toEqual({});
+  });
+});
+
+describe('which AWS region a command uses', () => {
+  const inFile = (stage: string) => (stage === 'qa' ? 'eu-west-1' : undefined);
+
+  it.each([
+    [
+      '--region first',
+      { region: 'us-west-2', stage: 'qa' },
+      { AWS_REGION: 'us-east-1', AWS_DEFAULT_REGION: 'us-east-2' },
+      { region: 'us-west-2', from: '--region' },
+    ],
+    [
+      'then AWS_REGION',
+      { stage: 'qa' },
+      { AWS_REGION: 'us-east-1', AWS_DEFAULT_REGION: 'us-east-2' },
+      { region: 'us-east-1', from: 'AWS_REGION' },
+    ],
+    [
+      'then AWS_DEFAULT_REGION',
+      { stage: 'qa' },
+      { AWS_REGION: ' ', AWS_DEFAULT_REGION: 'us-east-2' },
+      { region: 'us-east-2', from: 'AWS_DEFAULT_REGION' },
+    ],
+    [
+      'then the stage’s region in serverless.yml',
+      { stage: 'qa' },
+      {},
+      { region: 'eu-west-1', from: 'serverless.yml' },
+    ],
+    [
+      'else the SDK’s own choice, for a stage serverless.yml gives none',
+      { stage: 'other' },
+      {},
+      { region: undefined, from: undefined },
+    ],
+    ['else the SDK’s own choice, without --stage', {}, {}, { region: undefined, from: undefined }],
+  ])('takes %s', (_label, flags, env, expected) => {
+    expect(resolveRegion(flags, env, inFile)).toEqual(expected);
+  });
+
+  it('reads serverless.yml only when neither the flag nor the environment names a region', () => {
+    const stageRegion = vi.fn(inFile);
+
+    resolveRegion({ stage: 'qa', region: 'us-west-2' }, {}, stageRegion);
+    resolveRegion({ stage: 'qa' }, { AWS_DEFAULT_REGION: 'us-east-2' }, stageRegion);
+    resolveRegion({ stage: 'qa' }, {}, stageRegion);
+
+    expect(stageRegion.mock.calls).toEqual([['qa']]);
   });
 });

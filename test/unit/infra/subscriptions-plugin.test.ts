@@ -1,8 +1,9 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { buildEvent, formEventSchema, messageAttributes } from '../../../lib/events.js';
-import {
+import SubscriptionsPlugin, {
   FILTERABLE,
   HTTPS_DELIVERY_POLICY,
+  noDestinationsWarning,
   logicalIds,
   parseSubscriptions,
   subscriptionResources,
@@ -281,5 +282,74 @@ describe('subscriptionResources', () => {
     expect(queuePolicies.map((policy) => policy.Properties.Queues)).toEqual(
       [hook, queue, lambda].map((sub) => [{ Ref: logicalIds(sub.id).dlq }]),
     );
+  });
+});
+
+describe('the packaging warning for a stage whose events reach nobody', () => {
+  /** The plugin as osls loads it, for a stage with the given `subscriptions` param. */
+  function packaging(stage: string, subscriptions: unknown, webhooks: unknown = []) {
+    const warning = vi.fn();
+    const plugin = new SubscriptionsPlugin(
+      {
+        service: {
+          custom: { eventSubscriptions: { ...LOGICAL, subscriptions }, webhooks: { webhooks } },
+          provider: { stage },
+        },
+        getProvider: () => ({ getStage: () => stage }),
+        classes: { Error },
+      },
+      {},
+      { log: { warning } },
+    );
+    plugin.hooks['before:package:initialize']?.();
+    return warning;
+  }
+
+  it('names the stage and the empty subscriptions and webhooks params in one sentence', () => {
+    expect(noDestinationsWarning('qa', { subscriptions: 0, webhooks: 0 })).toBe(
+      'Stage "qa" has no subscriptions and no webhooks (its "subscriptions" and "webhooks" params are empty): it will publish every event to a topic nobody reads. Add one to either param, or subscribe to the EventsTopicArn output.',
+    );
+  });
+
+  it.each([
+    ['one subscription', { subscriptions: 1 }],
+    ['another kind of destination', { subscriptions: 0, webhooks: 2 }],
+  ])('says nothing when events have %s', (_label, destinations) => {
+    expect(noDestinationsWarning('qa', destinations)).toBeUndefined();
+  });
+
+  it.each([[[]], [''], ['[]'], [undefined]])(
+    'warns through the framework’s log when packaging with subscriptions %j',
+    (subscriptions) => {
+      const warning = packaging('qa', subscriptions);
+
+      expect(warning).toHaveBeenCalledTimes(1);
+      expect(warning).toHaveBeenCalledWith(
+        noDestinationsWarning('qa', { subscriptions: 0, webhooks: 0 }),
+      );
+    },
+  );
+
+  it('does not warn when the stage delivers to a webhook', () => {
+    const warning = packaging(
+      'prod',
+      [],
+      [
+        {
+          name: 'Crm',
+          format: 'standard',
+          url: 'https://crm.example.com/hook',
+          secretParam: '/a/b',
+        },
+      ],
+    );
+
+    expect(warning).not.toHaveBeenCalled();
+  });
+
+  it('does not warn when the stage has a subscription', () => {
+    const warning = packaging('prod', [{ protocol: 'sqs', endpoint: QUEUE }]);
+
+    expect(warning).not.toHaveBeenCalled();
   });
 });

@@ -104,6 +104,29 @@ describe('the simulated access token endpoint', () => {
     expect(withFresh.total).toBe(0);
   });
 
+  it('refuses the old secret after rotateSecret and issues tokens for the new one, keeping earlier tokens', async () => {
+    // Prepare
+    const server = await started({ secret: 'first-secret' });
+    server.addForm(842);
+    const before = await issueToken(server, { corp_id: 'sim-corp', secret: 'first-secret' });
+
+    // Act
+    server.rotateSecret('second-secret');
+    const withOld = await request(
+      server,
+      TOKEN_PATH,
+      {},
+      { corp_id: 'sim-corp', secret: 'first-secret' },
+    );
+    const withNew = await issueToken(server, { corp_id: 'sim-corp', secret: 'second-secret' });
+    const earlierToken = await listPage(server, before.access_token, { form_id: 842 });
+
+    // Assess
+    expect(errorOf(withOld).errcode).toBe(10003);
+    expect(withNew.access_token).not.toBe(before.access_token);
+    expect(earlierToken.total).toBe(0);
+  });
+
   it.each([
     ['a missing token', undefined],
     ['an unknown token', 'forged-token'],

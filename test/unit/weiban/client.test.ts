@@ -37,7 +37,10 @@ function setup(route: (url: URL, tokenCalls: number) => Answer) {
   });
   const tokens = new TokenProvider({
     store: new MemoryTokenStore(),
-    fetchToken: tokenFetcher(transport, 'corp-1', () => Promise.resolve(SECRET)),
+    fetchToken: tokenFetcher(transport, 'corp-1', {
+      get: () => Promise.resolve(SECRET),
+      reread: () => Promise.resolve(SECRET),
+    }),
     clock,
     owner: 'test',
     fallbackTtlSeconds: 7200,
