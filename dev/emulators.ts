@@ -68,8 +68,13 @@ export async function startDynamoDbLocal(): Promise<Service> {
   return { endpoint, stop: running.stop };
 }
 
-/** moto's server mode (SNS, SQS and the rest) on a free port. Resolves once it answers. */
-export async function startMoto(): Promise<Service> {
+/**
+ * moto's server mode (SNS, SQS and the rest) on a free port. Resolves once it answers.
+ * `onOutput` receives everything moto prints (its request log, warnings, tracebacks).
+ */
+export async function startMoto({
+  onOutput,
+}: { onOutput?: (text: string) => void } = {}): Promise<Service> {
   const port = await freePort();
   const child = spawn('moto_server', ['-H', '127.0.0.1', '-p', String(port)], {
     detached: true,
@@ -78,6 +83,7 @@ export async function startMoto(): Promise<Service> {
   const endpoint = `http://127.0.0.1:${port}`;
   const running = supervise(child, 'moto_server', {
     notFound: `moto_server was not found on PATH ${MOTO_HINT}`,
+    onOutput,
   });
   try {
     await running.until(async () => {
@@ -139,7 +145,7 @@ function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
 function supervise(
   child: ChildProcess,
   label: string,
-  { notFound }: { notFound?: string } = {},
+  { notFound, onOutput }: { notFound?: string; onOutput?: (text: string) => void } = {},
 ): Running {
   live.add(child);
   if (!exitHookInstalled) {
@@ -151,7 +157,9 @@ function supervise(
 
   let output = '';
   const keep = (chunk: Buffer) => {
-    output = (output + chunk.toString('utf8')).slice(-2_000);
+    const text = chunk.toString('utf8');
+    output = (output + text).slice(-2_000);
+    onOutput?.(text);
   };
   child.stdout?.on('data', keep);
   child.stderr?.on('data', keep);
