@@ -1,25 +1,16 @@
 import { execFile } from 'node:child_process';
-import { cp, mkdtemp, readFile, rm, symlink } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, relative, sep } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { copyService } from '../../../dev/service-copy.js';
 
 // Packages the real serverless.yml (`npm run package`, no AWS credentials, no network) with
 // two subscriptions, and checks the template an operator would deploy.
 const run = promisify(execFile);
 const root = fileURLToPath(new URL('../../../', import.meta.url));
-// Packaging empties the service's .serverless and works in its .esbuild, so it runs on a copy
-// of the repository: a developer's own `npm run package` output stays as it was.
-const NOT_COPIED = new Set([
-  'node_modules',
-  '.git',
-  '.serverless',
-  '.esbuild',
-  'coverage',
-  '.local',
-]);
 
 const SUBSCRIPTIONS = [
   {
@@ -67,14 +58,12 @@ interface Statement {
 
 const scratch: string[] = [];
 
+// Packaging empties the service's .serverless and works in its .esbuild, so it runs on a copy
+// of the repository: a developer's own `npm run package` output stays as it was.
 async function copyOfService(): Promise<string> {
   const copy = await mkdtemp(join(tmpdir(), 'weiban-forms-service-'));
   scratch.push(copy);
-  await cp(root, copy, {
-    recursive: true,
-    filter: (source) => !NOT_COPIED.has(relative(root, source).split(sep)[0] ?? ''),
-  });
-  await symlink(join(root, 'node_modules'), join(copy, 'node_modules'), 'dir');
+  await copyService(root, copy);
   return copy;
 }
 
