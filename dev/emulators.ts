@@ -79,6 +79,7 @@ export async function startMoto({
   const child = spawn('moto_server', ['-H', '127.0.0.1', '-p', String(port)], {
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
+    env: motoEnv(process.env),
   });
   const endpoint = `http://127.0.0.1:${port}`;
   const running = supervise(child, 'moto_server', {
@@ -95,6 +96,17 @@ export async function startMoto({
     throw error;
   }
   return { endpoint, stop: running.stop };
+}
+
+/**
+ * moto's environment: this process's without any AWS_* variable. moto answers requests with
+ * botocore, which reads the AWS profile and config files the environment names: a developer's
+ * AWS_PROFILE either breaks every request (a profile botocore cannot find, answered with
+ * HTTP 500) or has moto read their real ~/.aws. moto needs none of it.
+ */
+export function motoEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const kept = Object.fromEntries(Object.entries(env).filter(([name]) => !name.startsWith('AWS_')));
+  return { ...kept, AWS_CONFIG_FILE: '/dev/null', AWS_SHARED_CREDENTIALS_FILE: '/dev/null' };
 }
 
 function assertJava(): void {

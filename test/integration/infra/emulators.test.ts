@@ -2,7 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { DescribeTableCommand, DescribeTimeToLiveCommand } from '@aws-sdk/client-dynamodb';
 import { PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { PublishCommand } from '@aws-sdk/client-sns';
+import { CreateQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { startMoto } from '../../../dev/emulators.js';
 import { createTable, tablePropertiesFromServerlessYml } from '../../../dev/table.js';
 import { createTopicWithQueue, receiveAll } from '../../../dev/topic.js';
 import { awsClients, type AwsClients } from '../../support/aws.js';
@@ -162,5 +164,32 @@ describe('a topic with a subscribed queue in moto', () => {
     expect(messages.map((message) => [message.body, message.attributes])).toEqual([
       [{ n: 1 }, { form_id: { Type: 'Number', Value: '901' } }],
     ]);
+  });
+});
+
+describe('moto started from a shell with an AWS profile set', () => {
+  it('answers without reading the profile (botocore inside moto would fail on it)', async () => {
+    const saved = process.env.AWS_PROFILE;
+    process.env.AWS_PROFILE = 'a-profile-no-config-file-has';
+    const moto = await startMoto().finally(() => {
+      if (saved === undefined) delete process.env.AWS_PROFILE;
+      else process.env.AWS_PROFILE = saved;
+    });
+    const sqs = new SQSClient({
+      endpoint: moto.endpoint,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+      maxAttempts: 1,
+    });
+    try {
+      const { QueueUrl: queueUrl } = await sqs.send(
+        new CreateQueueCommand({ QueueName: 'profile-check' }),
+      );
+
+      expect(queueUrl).toMatch(/\/profile-check$/);
+    } finally {
+      sqs.destroy();
+      await moto.stop();
+    }
   });
 });
