@@ -99,14 +99,24 @@ export async function startMoto({
 }
 
 /**
- * moto's environment: this process's without any AWS_* variable. moto answers requests with
- * botocore, which reads the AWS profile and config files the environment names: a developer's
- * AWS_PROFILE either breaks every request (a profile botocore cannot find, answered with
- * HTTP 500) or has moto read their real ~/.aws. moto needs none of it.
+ * moto's environment: this process's, with no AWS_* variable of its own. moto answers
+ * requests with botocore, which reads the AWS profile, config and credentials the environment
+ * names: a developer's AWS_PROFILE breaks every request (a profile botocore cannot find,
+ * answered with HTTP 500) or has moto read their real ~/.aws; and with no credentials at all,
+ * routing a REST request (Lambda, say: moto/core/responses.py, `_get_method_urls`) asks the
+ * EC2 instance metadata service for some, over the network or a proxy. Fixed test credentials
+ * and no metadata service: moto needs nothing else.
  */
 export function motoEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   const kept = Object.fromEntries(Object.entries(env).filter(([name]) => !name.startsWith('AWS_')));
-  return { ...kept, AWS_CONFIG_FILE: '/dev/null', AWS_SHARED_CREDENTIALS_FILE: '/dev/null' };
+  return {
+    ...kept,
+    AWS_ACCESS_KEY_ID: 'test',
+    AWS_SECRET_ACCESS_KEY: 'test',
+    AWS_CONFIG_FILE: '/dev/null',
+    AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
+    AWS_EC2_METADATA_DISABLED: 'true',
+  };
 }
 
 function assertJava(): void {
