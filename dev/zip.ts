@@ -20,7 +20,8 @@ const ZIP64_MARKER = 0xffffffff;
 /**
  * Unpacks a zip archive (stored or deflated entries, as serverless packages are) into `dir`,
  * checking each entry's size and CRC-32. Refuses zip64 archives and entry names that would
- * land outside `dir`. Resolves to the names of the files written, in archive order.
+ * land outside `dir`. Resolves to the archive's entry names (directories end with `/`), in
+ * archive order.
  *
  * A few lines of Node instead of `unzip`, which a fresh machine may not have.
  */
@@ -34,7 +35,7 @@ export async function extractZip(zipPath: string, dir: string): Promise<string[]
   const directoryOffset = archive.readUInt32LE(end + 16);
   if (directoryOffset === ZIP64_MARKER) fail('zip64 archives are not supported');
 
-  const written: string[] = [];
+  const names: string[] = [];
   let at = directoryOffset;
   for (let index = 0; index < entries; index += 1) {
     if (at + 46 > archive.length || archive.readUInt32LE(at) !== CENTRAL_DIRECTORY_ENTRY) {
@@ -57,6 +58,7 @@ export async function extractZip(zipPath: string, dir: string): Promise<string[]
     }
     if ((flags & 0x1) !== 0) fail(`${name}: encrypted entries are not supported`);
     const target = safeTarget(dir, name) ?? fail(`${name}: the name leads outside ${dir}`);
+    names.push(name);
     if (name.endsWith('/')) {
       await mkdir(target, { recursive: true });
       continue;
@@ -82,9 +84,8 @@ export async function extractZip(zipPath: string, dir: string): Promise<string[]
     }
     await mkdir(dirname(target), { recursive: true });
     await writeFile(target, data);
-    written.push(name);
   }
-  return written;
+  return names;
 }
 
 function findEndRecord(archive: Buffer): number | undefined {

@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { copyService } from '../../../dev/service-copy.js';
+import { extractZip } from '../../../dev/zip.js';
 
 // Packages the real serverless.yml (`npm run package`, no AWS credentials, no network) with
 // two subscriptions, and checks the template an operator would deploy.
@@ -448,13 +449,7 @@ describe('the packaged function', () => {
   // package.json says "type": "module"; Lambda must still load the bundle as CommonJS.
   it('is a CommonJS bundle that loads in Node and exports the handler', async () => {
     const unpacked = join(packaged, 'unzipped');
-    await run('python3', ['-m', 'zipfile', '-e', join(packaged, 'weiban-forms.zip'), unpacked]);
-    const { stdout: listing } = await run('python3', [
-      '-m',
-      'zipfile',
-      '-l',
-      join(packaged, 'weiban-forms.zip'),
-    ]);
+    const listing = (await extractZip(join(packaged, 'weiban-forms.zip'), unpacked)).join('\n');
 
     const { stdout } = await run(
       process.execPath,

@@ -78,7 +78,7 @@ describe('extractZip', () => {
       ]),
     );
 
-    expect(written).toEqual(['functions/poll.cjs', 'functions/poll.cjs.map']);
+    expect(written).toEqual(['functions/', 'functions/poll.cjs', 'functions/poll.cjs.map']);
     expect(await readFile(join(dir, 'functions', 'poll.cjs'))).toEqual(bundle);
     expect(await readFile(join(dir, 'functions', 'poll.cjs.map'))).toEqual(map);
     expect((await readdir(dir, { recursive: true })).sort()).toEqual([
