@@ -237,22 +237,33 @@ async function checkTable(
     'the template does not retain FormsTable on delete',
   );
 
-  const ttl = declared.TimeToLiveSpecification as { AttributeName?: string } | undefined;
+  // Each as the template asks: on (and for TTL, on which attribute) or off.
+  const ttl = declared.TimeToLiveSpecification as
+    { AttributeName?: string; Enabled?: boolean } | undefined;
   const { TimeToLiveDescription: liveTtl } = await aws.dynamo.send(
     new DescribeTimeToLiveCommand({ TableName: tableName }),
   );
   unproven.note(
     'FormsTable TimeToLiveSpecification',
-    liveTtl?.TimeToLiveStatus === 'ENABLED' && liveTtl.AttributeName === ttl?.AttributeName,
+    ttl?.Enabled === true
+      ? liveTtl?.TimeToLiveStatus === 'ENABLED' && liveTtl.AttributeName === ttl.AttributeName
+      : liveTtl?.TimeToLiveStatus !== 'ENABLED',
   );
+  const pitr = declared.PointInTimeRecoverySpecification as
+    { PointInTimeRecoveryEnabled?: boolean } | undefined;
   const { ContinuousBackupsDescription: backups } = await aws.dynamo.send(
     new DescribeContinuousBackupsCommand({ TableName: tableName }),
   );
   unproven.note(
     'FormsTable PointInTimeRecoverySpecification',
-    backups?.PointInTimeRecoveryDescription?.PointInTimeRecoveryStatus === 'ENABLED',
+    (backups?.PointInTimeRecoveryDescription?.PointInTimeRecoveryStatus === 'ENABLED') ===
+      (pitr?.PointInTimeRecoveryEnabled === true),
   );
-  unproven.note('FormsTable SSESpecification', table.SSEDescription?.Status === 'ENABLED');
+  const sse = declared.SSESpecification as { SSEEnabled?: boolean } | undefined;
+  unproven.note(
+    'FormsTable SSESpecification',
+    (table.SSEDescription?.Status === 'ENABLED') === (sse?.SSEEnabled === true),
+  );
 }
 
 function sortByName<T extends { AttributeName?: string | undefined }>(list: readonly T[]): T[] {
