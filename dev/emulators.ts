@@ -68,16 +68,23 @@ export async function startDynamoDbLocal(): Promise<Service> {
   return { endpoint, stop: running.stop };
 }
 
-/** moto's server mode (SNS, SQS and the rest) on a free port. Resolves once it answers. */
-export async function startMoto(): Promise<Service> {
+/**
+ * moto's server mode (SNS, SQS and the rest) on a free port. Resolves once it answers.
+ * `onOutput` receives everything moto prints (its request log, warnings, tracebacks).
+ */
+export async function startMoto({
+  onOutput,
+}: { onOutput?: (text: string) => void } = {}): Promise<Service> {
   const port = await freePort();
   const child = spawn('moto_server', ['-H', '127.0.0.1', '-p', String(port)], {
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
+    env: motoEnv(process.env),
   });
   const endpoint = `http://127.0.0.1:${port}`;
   const running = supervise(child, 'moto_server', {
     notFound: `moto_server was not found on PATH ${MOTO_HINT}`,
+    onOutput,
   });
   try {
     await running.until(async () => {
@@ -89,6 +96,27 @@ export async function startMoto(): Promise<Service> {
     throw error;
   }
   return { endpoint, stop: running.stop };
+}
+
+/**
+ * moto's environment: this process's, with no AWS_* variable of its own. moto answers
+ * requests with botocore, which reads the AWS profile, config and credentials the environment
+ * names: a developer's AWS_PROFILE breaks every request (a profile botocore cannot find,
+ * answered with HTTP 500) or has moto read their real ~/.aws; and with no credentials at all,
+ * routing a REST request (Lambda, say: moto/core/responses.py, `_get_method_urls`) asks the
+ * EC2 instance metadata service for some, over the network or a proxy. Fixed test credentials
+ * and no metadata service: moto needs nothing else.
+ */
+export function motoEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const kept = Object.fromEntries(Object.entries(env).filter(([name]) => !name.startsWith('AWS_')));
+  return {
+    ...kept,
+    AWS_ACCESS_KEY_ID: 'test',
+    AWS_SECRET_ACCESS_KEY: 'test',
+    AWS_CONFIG_FILE: '/dev/null',
+    AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
+    AWS_EC2_METADATA_DISABLED: 'true',
+  };
 }
 
 function assertJava(): void {
@@ -139,7 +167,7 @@ function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
 function supervise(
   child: ChildProcess,
   label: string,
-  { notFound }: { notFound?: string } = {},
+  { notFound, onOutput }: { notFound?: string; onOutput?: (text: string) => void } = {},
 ): Running {
   live.add(child);
   if (!exitHookInstalled) {
@@ -151,7 +179,9 @@ function supervise(
 
   let output = '';
   const keep = (chunk: Buffer) => {
-    output = (output + chunk.toString('utf8')).slice(-2_000);
+    const text = chunk.toString('utf8');
+    output = (output + text).slice(-2_000);
+    onOutput?.(text);
   };
   child.stdout?.on('data', keep);
   child.stderr?.on('data', keep);

@@ -11,6 +11,8 @@ export interface Finished {
 }
 
 export interface Launched {
+  /** The process id; the process leads its own process group, whose id is the same. */
+  readonly pid: number | undefined;
   /** Resolves when the process has exited. */
   readonly done: Promise<Finished>;
   /** Output so far. */
@@ -60,6 +62,7 @@ export function launch(
     });
   });
   return {
+    pid: child.pid,
     done,
     output: () => stdout,
     signalGroup: (signal) => {
@@ -85,11 +88,38 @@ export function processesMarked(marker: string): string[] {
   return found;
 }
 
+/**
+ * Live processes in the process group `group`, with their command lines. A launched command
+ * leads its own group, and children that get an environment of their own stay in it.
+ */
+export function processesInGroup(group: number): string[] {
+  const found: string[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      // pid (comm) state ppid pgrp …; comm may hold spaces and parentheses.
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(fields[2]) !== group) continue;
+      const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').join(' ');
+      found.push(`${entry} ${cmdline.trim()}`);
+    } catch {
+      // Gone meanwhile, or not ours to read.
+    }
+  }
+  return found;
+}
+
 /** Waits up to `ms` for every process tagged `marker` to be gone; returns those left. */
 export async function leftovers(marker: string, ms = 10_000): Promise<string[]> {
+  return leftoverProcesses(() => processesMarked(marker), ms);
+}
+
+/** Waits up to `ms` for `find` to find no process; returns those left. */
+export async function leftoverProcesses(find: () => string[], ms = 10_000): Promise<string[]> {
   const deadline = Date.now() + ms;
   for (;;) {
-    const left = processesMarked(marker);
+    const left = find();
     if (left.length === 0 || Date.now() > deadline) return left;
     await new Promise((resolve) => setTimeout(resolve, 200));
   }

@@ -2,7 +2,10 @@ import { randomUUID } from 'node:crypto';
 import { DescribeTableCommand, DescribeTimeToLiveCommand } from '@aws-sdk/client-dynamodb';
 import { PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { PublishCommand } from '@aws-sdk/client-sns';
+import { LambdaClient, ListFunctionsCommand } from '@aws-sdk/client-lambda';
+import { CreateQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { startMoto } from '../../../dev/emulators.js';
 import { createTable, tablePropertiesFromServerlessYml } from '../../../dev/table.js';
 import { createTopicWithQueue, receiveAll } from '../../../dev/topic.js';
 import { awsClients, type AwsClients } from '../../support/aws.js';
@@ -162,5 +165,51 @@ describe('a topic with a subscribed queue in moto', () => {
     expect(messages.map((message) => [message.body, message.attributes])).toEqual([
       [{ n: 1 }, { form_id: { Type: 'Number', Value: '901' } }],
     ]);
+  });
+});
+
+describe('moto started from a shell with an AWS profile and a proxy set, and no AWS keys', () => {
+  // botocore inside moto would read the profile, or look for keys on the instance metadata
+  // service through the proxy, and answer HTTP 500.
+  it('answers query and REST requests without reading the profile or looking for keys', async () => {
+    const shell = {
+      AWS_PROFILE: 'a-profile-no-config-file-has',
+      AWS_ACCESS_KEY_ID: undefined,
+      AWS_SECRET_ACCESS_KEY: undefined,
+      HTTP_PROXY: 'http://127.0.0.1:9',
+      HTTPS_PROXY: 'http://127.0.0.1:9',
+    };
+    const saved = Object.fromEntries(Object.keys(shell).map((name) => [name, process.env[name]]));
+    const setEnv = (values: Record<string, string | undefined>) => {
+      for (const [name, value] of Object.entries(values)) {
+        if (value === undefined) Reflect.deleteProperty(process.env, name);
+        else process.env[name] = value;
+      }
+    };
+    setEnv(shell);
+    const moto = await startMoto().finally(() => {
+      setEnv(saved);
+    });
+    const options = {
+      endpoint: moto.endpoint,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+      maxAttempts: 1,
+    };
+    const sqs = new SQSClient(options);
+    const lambda = new LambdaClient(options);
+    try {
+      const { QueueUrl: queueUrl } = await sqs.send(
+        new CreateQueueCommand({ QueueName: 'profile-check' }),
+      );
+      const { Functions: functions } = await lambda.send(new ListFunctionsCommand({}));
+
+      expect(queueUrl).toMatch(/\/profile-check$/);
+      expect(functions).toEqual([]);
+    } finally {
+      sqs.destroy();
+      lambda.destroy();
+      await moto.stop();
+    }
   });
 });

@@ -1,26 +1,18 @@
 import { execFile } from 'node:child_process';
-import { cp, mkdtemp, readFile, rm, symlink } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, relative, sep } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { copyService } from '../../../dev/service-copy.js';
+import { extractZip } from '../../../dev/zip.js';
 import { queueNames, webhookLogicalIds } from '../../../infra/webhooks-plugin.js';
 
 // Packages the real serverless.yml (`npm run package`, no AWS credentials, no network) with
 // three subscriptions and three webhooks, and checks the template an operator would deploy.
 const run = promisify(execFile);
 const root = fileURLToPath(new URL('../../../', import.meta.url));
-// Packaging empties the service's .serverless and works in its .esbuild, so it runs on a copy
-// of the repository: a developer's own `npm run package` output stays as it was.
-const NOT_COPIED = new Set([
-  'node_modules',
-  '.git',
-  '.serverless',
-  '.esbuild',
-  'coverage',
-  '.local',
-]);
 
 const SUBSCRIPTIONS = [
   {
@@ -109,14 +101,12 @@ interface Statement {
 
 const scratch: string[] = [];
 
+// Packaging empties the service's .serverless and works in its .esbuild, so it runs on a copy
+// of the repository: a developer's own `npm run package` output stays as it was.
 async function copyOfService(): Promise<string> {
   const copy = await mkdtemp(join(tmpdir(), 'weiban-forms-service-'));
   scratch.push(copy);
-  await cp(root, copy, {
-    recursive: true,
-    filter: (source) => !NOT_COPIED.has(relative(root, source).split(sep)[0] ?? ''),
-  });
-  await symlink(join(root, 'node_modules'), join(copy, 'node_modules'), 'dir');
+  await copyService(root, copy);
   return copy;
 }
 
@@ -868,13 +858,7 @@ describe('the packaged function', () => {
   // package.json says "type": "module"; Lambda must still load the bundle as CommonJS.
   it('is a CommonJS bundle that loads in Node and exports the handler', async () => {
     const unpacked = join(packaged, 'unzipped');
-    await run('python3', ['-m', 'zipfile', '-e', join(packaged, 'weiban-forms.zip'), unpacked]);
-    const { stdout: listing } = await run('python3', [
-      '-m',
-      'zipfile',
-      '-l',
-      join(packaged, 'weiban-forms.zip'),
-    ]);
+    const listing = (await extractZip(join(packaged, 'weiban-forms.zip'), unpacked)).join('\n');
 
     const { stdout } = await run(
       process.execPath,
