@@ -55,7 +55,7 @@ interface Arrival {
 
 interface PendingInsert {
   remaining: number;
-  rows: Partial<SimRow>[];
+  rows: () => Partial<SimRow>[];
 }
 
 /**
@@ -220,15 +220,21 @@ export class WeibanSimulator {
 
   /**
    * After the form's `afterPages`-th served `form/user/list` page from now, adds `rows`; they
-   * then sort in like any other row, shifting later offsets.
+   * then sort in like any other row, shifting later offsets. A function gives the rows when
+   * they land, so their submit_at can be relative to that moment.
    */
-  insertWhilePaging(formId: number, afterPages: number, rows: Partial<SimRow>[]): void {
+  insertWhilePaging(
+    formId: number,
+    afterPages: number,
+    rows: Partial<SimRow>[] | (() => Partial<SimRow>[]),
+  ): void {
+    const make = typeof rows === 'function' ? rows : () => [...rows];
     if (afterPages <= 0) {
-      this.#insert(formId, rows);
+      this.#insert(formId, make());
       return;
     }
     const pending = this.#inserts.get(formId) ?? [];
-    pending.push({ remaining: afterPages, rows: [...rows] });
+    pending.push({ remaining: afterPages, rows: make });
     this.#inserts.set(formId, pending);
   }
 
@@ -435,7 +441,7 @@ export class WeibanSimulator {
     const left = pending.filter((insert) => insert.remaining > 0);
     if (left.length === 0) this.#inserts.delete(formId);
     else this.#inserts.set(formId, left);
-    for (const insert of due) this.#insert(formId, insert.rows);
+    for (const insert of due) this.#insert(formId, insert.rows());
   }
 
   #recordPeak(endpoint: Endpoint, now: number): void {

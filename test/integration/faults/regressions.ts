@@ -59,4 +59,42 @@ export const REGRESSIONS: readonly { readonly name: string; readonly schedule: S
       ],
     },
   },
+  {
+    // Seed 818825267, after the corp budget landed: 10053 in two minutes in a row is Weiban's
+    // hourly block; the forms recover once it is over, and no call goes into it.
+    name: 'rests through the hourly block when 10053 persists past the 60 s one',
+    schedule: {
+      forms: 1,
+      latencyMs: 0,
+      order: 'desc',
+      filterByTime: false,
+      pageSize: 2,
+      startMode: 'time',
+      initial: [0],
+      steps: [
+        {
+          arrivals: [0],
+          late: [0],
+          whilePaging: { form: 0, afterPages: 1, count: 1, late: false },
+          weiban: [{ fault: '10053', nth: 1 }],
+          sns: { fault: 'none', times: 0 },
+          dynamo: { fault: 'none', nth: 0 },
+          crash: null,
+          invocation: 'overlap',
+          tight: true,
+        },
+        {
+          arrivals: [0],
+          late: [0],
+          whilePaging: { form: 0, afterPages: 1, count: 1, late: false },
+          weiban: [{ fault: '10053', nth: 1 }],
+          sns: { fault: 'none', times: 0 },
+          dynamo: { fault: 'none', nth: 0 },
+          crash: null,
+          invocation: 'double',
+          tight: true,
+        },
+      ],
+    },
+  },
 ];

@@ -1,7 +1,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { DeleteMessageBatchCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { WeibanSimulator } from '../../../dev/simulator/index.js';
 import { createTopicWithQueue } from '../../../dev/topic.js';
 import { VirtualClock } from '../../../dev/virtual-clock.js';
@@ -170,11 +170,11 @@ class ScheduleWorld {
       // Late relative to the present: such a row may land after a window's last page, and
       // G1 (docs/guarantees.md#g1) then promises it only while it is inside the lookback of the
       // cursor that follows.
-      const submitAt = step.whilePaging.late ? nowS - 200 : nowS;
-      this.simulator.insertWhilePaging(
-        formId,
-        step.whilePaging.afterPages,
-        Array.from({ length: step.whilePaging.count }, () => ({ submit_at: submitAt })),
+      // Dated when they land, as a real submission is: a page may be served long after this
+      // step (say, once an hourly block is over).
+      const { afterPages, count, late } = step.whilePaging;
+      this.simulator.insertWhilePaging(formId, afterPages, () =>
+        Array.from({ length: count }, () => ({ submit_at: this.#nowS - (late ? 200 : 0) })),
       );
     }
 
@@ -208,6 +208,11 @@ class ScheduleWorld {
   }
 
   async cleanRuns(): Promise<void> {
+    // 10053s in a row read as Weiban's hourly (or daily) block: the service rests that long, so
+    // the clean runs begin once the block it recorded for the corp is over.
+    const blockedUntil = await this.#corpBlockedUntil();
+    if (blockedUntil > this.clock.now())
+      this.clock.advance(blockedUntil - this.clock.now() + 1_000);
     this.#lastSummaries = [];
     for (let run = 0; run < CLEAN_RUNS; run += 1) {
       const summary = await this.#invoke(this.#process(), MINUTE_MS);
@@ -350,6 +355,19 @@ class ScheduleWorld {
     this.clients.base.destroy();
     this.clients.sns.destroy();
     this.clients.sqs.destroy();
+  }
+
+  /** The end of the longest block the corp's shared budget record holds (epoch ms, 0 for none). */
+  async #corpBlockedUntil(): Promise<number> {
+    const out = await this.clients.doc.send(
+      new GetCommand({
+        TableName: this.emulators.tableName,
+        Key: { pk: `CORP#${this.corpId}`, sk: 'BUDGET' },
+        ConsistentRead: true,
+      }),
+    );
+    const blocks = (out.Item?.blocks ?? {}) as Record<string, { until?: unknown }>;
+    return Math.max(0, ...Object.values(blocks).map((block) => Number(block.until ?? 0)));
   }
 
   // The cursor never passes a submitter that is not published (docs/guarantees.md#g1): everything
