@@ -143,3 +143,15 @@ export function splitByRecent(
   }
   return { confirmed, unknown };
 }
+
+/** Whether two caches of recent records hold the same entries (so the state need not be rewritten). */
+export function sameRecent(
+  next: Readonly<Record<string, number>>,
+  before: Readonly<Record<string, number>> | undefined,
+): boolean {
+  const previous = before ?? {};
+  const keys = Object.keys(next);
+  return (
+    keys.length === Object.keys(previous).length && keys.every((key) => previous[key] === next[key])
+  );
+}

@@ -1,4 +1,4 @@
-import { abortReason, type Clock } from '../clock.js';
+import type { Clock } from '../clock.js';
 import { isAbort } from '../errors.js';
 import {
   nextBlock,
@@ -9,6 +9,7 @@ import {
 } from './budget.js';
 import { FrequencyLimitError, RateLimitedError } from './errors.js';
 import { ANY_ENDPOINT, SendLog } from './send-log.js';
+import { Slots } from './slots.js';
 
 /** How long a hold on the corp's budget lets its holder start sends before it renews. */
 export const HOLD_SEND_MS = 5_000;
@@ -67,20 +68,14 @@ export class WeibanLimiter {
   #unsaved: { endpoint: string; at: number }[] = [];
   readonly #blocks = new Map<string, EndpointBlock>();
   readonly #calls: Record<string, number> = {};
-  readonly #waiting: (() => void)[] = [];
-  /** Slots taken by requests not yet answered. */
-  #occupied = 0;
-  /** Until when slots of requests given up on stay taken (epoch ms), one entry per slot. */
-  #held: number[] = [];
-  #maxInFlight = 0;
-  /** The latest end of a held slot: the corp's budget stays held until then too. */
-  #heldUntil = 0;
+  readonly #slots: Slots;
   #hold: Hold | undefined;
   #holding: Promise<void> | undefined;
   #sendsThisHold = 0;
 
   constructor(options: LimiterOptions) {
     this.#o = options;
+    this.#slots = new Slots(options.maxInFlight, options.clock);
     this.#budget = {
       perMinute: options.perMinute,
       perHour: options.perHour ?? Number.POSITIVE_INFINITY,
@@ -90,7 +85,7 @@ export class WeibanLimiter {
   /** Runs `task` once a slot and the endpoint's budget allow it. Throws RateLimitedError while blocked. */
   async schedule<T>(endpoint: string, task: () => Promise<T>, signal?: AbortSignal): Promise<T> {
     this.#throwIfBlocked(endpoint);
-    await this.#acquireSlot(signal);
+    await this.#slots.take(signal);
     let sent = false;
     let abandoned = false;
     try {
@@ -103,8 +98,9 @@ export class WeibanLimiter {
       throw error;
     } finally {
       const hold = this.#o.abandonedHoldMs ?? 0;
-      if (abandoned && hold > 0) this.#holdSlot(hold);
-      else this.#releaseSlot();
+      // Weiban may still be processing a request given up on, and counts it (10052).
+      if (abandoned && hold > 0) this.#slots.hold(hold);
+      else this.#slots.release();
     }
   }
 
@@ -120,7 +116,7 @@ export class WeibanLimiter {
   }
 
   stats(): LimiterStats {
-    return { calls: { ...this.#calls }, maxInFlight: this.#maxInFlight };
+    return { calls: { ...this.#calls }, maxInFlight: this.#slots.peak };
   }
 
   /** Sends this process knows of inside the rolling minute ending now (the corp's, when shared). */
@@ -146,7 +142,7 @@ export class WeibanLimiter {
     if (shared === undefined || this.#hold === undefined) return;
     const now = this.#o.clock.now();
     this.#hold = undefined;
-    const keepUntil = this.#heldUntil > now ? this.#heldUntil : undefined;
+    const keepUntil = this.#slots.heldUntil > now ? this.#slots.heldUntil : undefined;
     await shared.store.release(shared.owner, this.#log.toShared(now), keepUntil, now);
     this.#unsaved = [];
   }
@@ -256,7 +252,7 @@ export class WeibanLimiter {
       owner: shared.owner,
       label: shared.label,
       sendUntil: now + HOLD_SEND_MS,
-      until: Math.max(now + HOLD_SEND_MS + (this.#o.abandonedHoldMs ?? 0), this.#heldUntil),
+      until: Math.max(now + HOLD_SEND_MS + (this.#o.abandonedHoldMs ?? 0), this.#slots.heldUntil),
       quota,
     };
   }
@@ -297,80 +293,6 @@ export class WeibanLimiter {
     this.#blocks.set(endpoint, block);
     await this.#o.shared?.store.block(endpoint, block).catch(() => undefined);
     return new RateLimitedError(endpoint, block.until, error.errcode, { cause: error });
-  }
-
-  /** Takes one of the process's slots, waiting for a release or for a held slot's time to pass. */
-  async #acquireSlot(signal?: AbortSignal): Promise<void> {
-    const { clock } = this.#o;
-    for (;;) {
-      signal?.throwIfAborted();
-      const now = clock.now();
-      this.#held = this.#held.filter((until) => until > now);
-      if (this.#occupied + this.#held.length < this.#o.maxInFlight) {
-        this.#occupied += 1;
-        this.#maxInFlight = Math.max(this.#maxInFlight, this.#occupied + this.#held.length);
-        return;
-      }
-      await this.#nextSlotChance(now, signal);
-    }
-  }
-
-  /** Resolves when a slot is released or a held one's time passes; rejects when `signal` aborts. */
-  async #nextSlotChance(now: number, signal?: AbortSignal): Promise<void> {
-    const stop = new AbortController();
-    let wake = (): void => undefined;
-    const released = new Promise<void>((resolve) => {
-      wake = resolve;
-      this.#waiting.push(resolve);
-    });
-    const firstHeldEnds = Math.min(...this.#held);
-    const waits: Promise<void>[] = [released];
-    if (Number.isFinite(firstHeldEnds)) {
-      const timer = signal === undefined ? stop.signal : AbortSignal.any([signal, stop.signal]);
-      waits.push(this.#o.clock.sleep(firstHeldEnds - now, timer));
-    }
-    if (signal !== undefined) {
-      waits.push(
-        new Promise<void>((_, reject) => {
-          const onAbort = () => {
-            reject(abortReason(signal));
-          };
-          if (signal.aborted) onAbort();
-          signal.addEventListener('abort', onAbort, { once: true });
-          stop.signal.addEventListener('abort', () => {
-            signal.removeEventListener('abort', onAbort);
-          });
-        }),
-      );
-    }
-    try {
-      await Promise.race(waits);
-    } catch (error: unknown) {
-      // Woken and aborted at once: the wake-up goes to the next waiter, never lost.
-      if (!this.#waiting.includes(wake)) this.#waiting.shift()?.();
-      throw error;
-    } finally {
-      stop.abort();
-      const index = this.#waiting.indexOf(wake);
-      if (index >= 0) this.#waiting.splice(index, 1);
-    }
-  }
-
-  #releaseSlot(): void {
-    this.#occupied -= 1;
-    this.#waiting.shift()?.();
-  }
-
-  /**
-   * Keeps the slot of a request given up on until Weiban can no longer be processing it. A
-   * time, not a timer: nothing keeps a finished process (the CLI) alive, and the injected
-   * clock decides when it ends.
-   */
-  #holdSlot(ms: number): void {
-    const until = this.#o.clock.now() + ms;
-    this.#held.push(until);
-    this.#heldUntil = Math.max(this.#heldUntil, until);
-    this.#releaseSlot();
   }
 }
 
