@@ -1,3 +1,4 @@
+import { HARD_MAX_PER_MINUTE } from '../lib/config.js';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { availableParallelism, cpus, loadavg, totalmem } from 'node:os';
 import { dirname, join, relative } from 'node:path';
@@ -99,8 +100,14 @@ export async function main(args: readonly string[]): Promise<number> {
           containerEvery: 2,
         };
         measured.drain = await drain(endpoints, shape);
-        progress('backlog drain with WEIBAN_MAX_PER_MINUTE at its hard maximum, 600');
-        measured.drainAtLimit = await drain(endpoints, { ...shape, minutes: 4, budget: 600 });
+        progress(
+          `backlog drain with WEIBAN_MAX_PER_MINUTE at its hard maximum, ${HARD_MAX_PER_MINUTE}`,
+        );
+        measured.drainAtLimit = await drain(endpoints, {
+          ...shape,
+          minutes: 4,
+          budget: HARD_MAX_PER_MINUTE,
+        });
       }
     }
     if (chosen.has('cold')) {

@@ -4,6 +4,7 @@ import { systemClock } from '../lib/clock.js';
 import { awsClients, type CliClients } from './clients.js';
 import type { Command, CommandContext } from './command.js';
 import { backfillCommand } from './commands/backfill.js';
+import { formsAddCommand, formsListCommand, formsRemoveCommand } from './commands/forms.js';
 import { replayCommand } from './commands/replay.js';
 import { resetCommand } from './commands/reset.js';
 import { statusCommand } from './commands/status.js';
@@ -15,6 +16,9 @@ import { resolveRegion, resolveTarget, type Target } from './target.js';
 
 const COMMANDS: readonly Command[] = [
   statusCommand,
+  formsListCommand,
+  formsAddCommand,
+  formsRemoveCommand,
   replayCommand,
   backfillCommand,
   resetCommand,
@@ -40,12 +44,16 @@ Run "weiban-forms <command> --help" for a command's options.`;
 
 /** Runs one command line; resolves the exit code. Never throws: failures print one sentence. */
 export async function main(argv: readonly string[], io: CliIo): Promise<number> {
-  const [name, ...rest] = argv;
+  const [name, sub] = argv;
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     println(name === undefined ? io.stderr : io.stdout, HELP);
     return name === undefined ? 2 : 0;
   }
-  const command = COMMANDS.find((candidate) => candidate.name === name);
+  // A command's name may be two words: `forms add`, `webhooks log`.
+  const command =
+    COMMANDS.find((candidate) => candidate.name === `${name} ${sub ?? ''}`) ??
+    COMMANDS.find((candidate) => candidate.name === name);
+  const rest = argv.slice(command?.name.includes(' ') === true ? 2 : 1);
   if (command === undefined) {
     println(io.stderr, `error: unknown command "${name}"\n\n${HELP}`);
     return 2;

@@ -24,7 +24,11 @@ export class PollFailedError extends ServiceError {}
  */
 export function pollHandler(
   service: PollService,
-  { log, sink, now = Date.now }: { log: Pick<Log, 'info'>; sink: Metrics; now?: () => number },
+  {
+    log,
+    sink,
+    now = Date.now,
+  }: { log: Pick<Log, 'info' | 'warn'>; sink: Metrics; now?: () => number },
 ) {
   return async (
     _event: unknown,
@@ -43,6 +47,11 @@ export function pollHandler(
       durationMs: summary.duration_ms,
       forms: summary.forms,
     });
+    if (summary.forms.length === 0) {
+      log.warn(
+        'no forms to poll: add them with "weiban-forms forms add --form ID", or set FORM_IDS (the formIds param)',
+      );
+    }
     // A form deferred before its first page made no progress: a run of nothing but those
     // and failures polled nothing, and says so as a Lambda error (docs/guarantees.md#g10).
     const polled = summary.forms.filter(

@@ -110,6 +110,17 @@ export type FormOutcome =
   | 'busy'
   | 'failed';
 
+/**
+ * The forms to poll, as the table keeps them (docs/guarantees.md#config): added by the operator
+ * or seeded from FORM_IDS. A removed form keeps its state, so adding it back resumes its cursor.
+ */
+export interface FormList {
+  /** Ascending. */
+  readonly formIds: readonly number[];
+  /** form id → when it was removed (epoch ms): FORM_IDS never seeds these again. */
+  readonly removed: ReadonlyMap<number, number>;
+}
+
 /** What a run did with a form's rows, and with all forms' rows in its totals. */
 export interface Counts {
   readonly fetched: number;

@@ -34,7 +34,10 @@ export function recordRun(
   sink.addMetric('forms_failed', MetricUnit.Count, failedForms);
   sink.addMetric('forms_deferred', MetricUnit.Count, deferredForms);
   // A run that left a form untouched is not healthy, whatever the reason (docs/guarantees.md#g10).
-  if (failedForms === 0 && deferredForms === 0) sink.addMetric('runs_ok', MetricUnit.Count, 1);
+  // A run with no form to poll is a stage nobody set up: not healthy either.
+  if (summary.forms.length > 0 && failedForms === 0 && deferredForms === 0) {
+    sink.addMetric('runs_ok', MetricUnit.Count, 1);
+  }
   const lags = summary.forms.flatMap((form) =>
     form.cursor === null ? [] : [Math.max(0, Math.floor(nowMs / 1000) - form.cursor)],
   );

@@ -1,6 +1,7 @@
 import type {
   Continuation,
   ErrorInfo,
+  FormList,
   FormState,
   StartMode,
   Submission,
@@ -48,9 +49,22 @@ export interface StateChange {
   readonly recent?: Readonly<Record<string, number>>;
 }
 
+/** What one read of the form table brought back. */
+export interface FormsRead {
+  /** Every existing state among the forms asked for. */
+  readonly states: Map<number, FormState>;
+  /** The form list, when asked for and there is one. */
+  readonly list?: FormList;
+}
+
 export interface FormStateStore {
-  /** Every existing state among `formIds`. */
-  getMany(formIds: readonly number[]): Promise<Map<number, FormState>>;
+  /** The states of `formIds`, and the form list with them when `withList` (in as few requests as possible). */
+  read(formIds: readonly number[], withList: boolean): Promise<FormsRead>;
+  /**
+   * Adds the forms of FORM_IDS that the list neither has nor had removed, and returns the list.
+   * `known` is the list as last read, if the caller has it.
+   */
+  seedList(formIds: readonly number[], now: number, known?: FormList): Promise<FormList>;
   /** Creates the state of a form seen for the first time, or returns the one a racing run made. */
   create(
     formId: number,

@@ -9,6 +9,7 @@ import { Redactor } from './errors.js';
 import type { RunSummary, WeibanCounts } from './model.js';
 import type { RunContext } from './poll/context.js';
 import { poll } from './poll/poll.js';
+import { PollSchedule } from './poll/schedule.js';
 import type { Log } from './ports.js';
 import { SnsPublisher } from './publish/sns.js';
 import { secretSource } from './secret.js';
@@ -130,9 +131,11 @@ export function createPollService(options: ServiceOptions): PollService {
     options.weiban ??
     createWeiban({ ...options, tableName: config.tableName, label: 'poller', clock });
   const table = { client: clients.dynamo, tableName: config.tableName, clock };
+  // Each form's lease, cursor and continuation are shared with every other poller of the form.
   const forms = new DynamoFormStateStore(table);
   const ledger = new DynamoSubmitterLedger({ ...table, retentionDays: config.retentionDays });
   const publisher = new SnsPublisher({ client: clients.sns, topicArn: config.topicArn, clock });
+  const schedule = new PollSchedule();
 
   return {
     run: async (ctx) => {
@@ -153,6 +156,7 @@ export function createPollService(options: ServiceOptions): PollService {
             publisher,
             clock,
             log,
+            schedule,
           },
           { ...ctx, signal },
         );

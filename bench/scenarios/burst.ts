@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { VirtualClock } from '../../dev/virtual-clock.js';
 import { poll } from '../../lib/poll/poll.js';
+import { PollSchedule } from '../../lib/poll/schedule.js';
 import {
   MemoryFormStateStore,
   MemoryLedger,
@@ -186,6 +187,7 @@ async function inMemoryPath(
           publisher,
           clock: deployment.clock,
           log: deployment.log,
+          schedule: new PollSchedule(),
         },
         { runId: randomUUID(), remainingMs: () => LAMBDA_TIMEOUT_MS },
       ),

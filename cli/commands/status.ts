@@ -73,7 +73,8 @@ async function status(ctx: CommandContext): Promise<number> {
     only === undefined
       ? (await operator.forms()).map((state) => ({ formId: state.formId, state }))
       : await forms
-          .getMany(only)
+          .read(only, false)
+          .then((read) => read.states)
           .then((found) => only.map((formId) => ({ formId, state: found.get(formId) })));
   const nowMs = io.clock.now();
   const subscriptions =

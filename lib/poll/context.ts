@@ -7,10 +7,12 @@ import type {
   SubmitterLedger,
   SubmitterSource,
 } from '../ports.js';
+import type { PollSchedule } from './schedule.js';
 
 /** What the poller needs to know of the configuration. */
 export interface PollSettings {
   readonly corpId: string;
+  /** FORM_IDS: seeds the form list in the table, which is what is polled. */
   readonly formIds: readonly number[];
   readonly startFrom: StartFrom;
   readonly lookbackSeconds: number;
@@ -29,6 +31,8 @@ export interface PollerDeps {
   readonly publisher: EventPublisher;
   readonly clock: Clock;
   readonly log: Log;
+  /** Which forms were polled when: kept for the life of the process. */
+  readonly schedule: PollSchedule;
   /** Forms polled at once; Weiban's own cap is enforced by the limiter beneath. */
   readonly formConcurrency?: number;
 }

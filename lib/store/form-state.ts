@@ -12,9 +12,9 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import type { Clock } from '../clock.js';
 import { LeaseHeldError, StateConflictError, StoreWriteError } from '../errors.js';
-import type { Continuation, ErrorInfo, FormState, StartMode } from '../model.js';
-import type { FormStateStore, Guard, StateChange } from '../ports.js';
-import { formPk, STATE_SK } from './keys.js';
+import type { Continuation, ErrorInfo, FormList, FormState, StartMode } from '../model.js';
+import type { FormsRead, FormStateStore, Guard, StateChange } from '../ports.js';
+import { FORM_LIST_KEY, formPk, STATE_SK } from './keys.js';
 import { chunk, drainUnprocessed } from './retry.js';
 
 interface StateItem {
@@ -35,7 +35,12 @@ interface StateItem {
   updated_at?: number;
 }
 
-const key = (formId: number) => ({ pk: formPk(formId), sk: STATE_SK });
+type TableKey = { pk: string; sk: string };
+
+const key = (formId: number): TableKey => ({ pk: formPk(formId), sk: STATE_SK });
+
+// A condition per seeded form keeps each expression well under DynamoDB's 4 KB.
+const SEED_MAX = 50;
 
 // DynamoDB: BatchGetItem takes 100 keys, TransactWriteItems 100 actions.
 const BATCH_GET_MAX = 100;
@@ -64,32 +69,72 @@ export class DynamoFormStateStore implements FormStateStore {
     this.#clock = clock;
   }
 
-  async getMany(formIds: readonly number[]): Promise<Map<number, FormState>> {
+  async read(formIds: readonly number[], withList: boolean): Promise<FormsRead> {
     const states = new Map<number, FormState>();
-    for (const ids of chunk(formIds, BATCH_GET_MAX)) {
+    let list: FormList | undefined;
+    const keys: TableKey[] = [...(withList ? [this.#listKey()] : []), ...formIds.map(key)];
+    // The list rides in the first request with the first 99 states: no request of its own.
+    for (const group of chunk(keys, BATCH_GET_MAX)) {
       const left = await drainUnprocessed(
-        ids.map(key),
-        async (keys) => {
+        group,
+        async (batch) => {
           const out = await this.#client.send(
             new BatchGetCommand({
-              RequestItems: { [this.#tableName]: { Keys: [...keys], ConsistentRead: true } },
+              RequestItems: { [this.#tableName]: { Keys: [...batch], ConsistentRead: true } },
             }),
           );
           for (const item of out.Responses?.[this.#tableName] ?? []) {
-            const state = fromItem(item as StateItem);
-            states.set(state.formId, state);
+            if (item.pk === FORM_LIST_KEY.pk) list = listFromItem(item);
+            else {
+              const state = fromItem(item as StateItem);
+              states.set(state.formId, state);
+            }
           }
-          return (out.UnprocessedKeys?.[this.#tableName]?.Keys ?? []) as {
-            pk: string;
-            sk: string;
-          }[];
+          return (out.UnprocessedKeys?.[this.#tableName]?.Keys ?? []) as TableKey[];
         },
         { clock: this.#clock },
       );
       if (left.length > 0)
         throw new StoreWriteError(`could not read the state of ${left.length} form(s)`);
     }
-    return states;
+    return { states, ...(list !== undefined && { list }) };
+  }
+
+  async seedList(formIds: readonly number[], now: number, known?: FormList): Promise<FormList> {
+    let list = known ?? (await this.read([], true)).list;
+    const fresh = formIds.filter(
+      (formId) =>
+        !(list?.formIds.includes(formId) ?? false) && !(list?.removed.has(formId) ?? false),
+    );
+    // A form the operator removes meanwhile must stay removed: each seed checks it is not.
+    for (const group of chunk(fresh, SEED_MAX)) {
+      const names = Object.fromEntries(group.map((formId, i) => [`#f${i}`, String(formId)]));
+      try {
+        const out = await this.#client.send(
+          new UpdateCommand({
+            TableName: this.#tableName,
+            Key: this.#listKey(),
+            UpdateExpression:
+              'ADD form_ids :ids SET removed = if_not_exists(removed, :empty), updated_at = :now',
+            ConditionExpression: `attribute_not_exists(removed) OR (${group
+              .map((_, i) => `attribute_not_exists(removed.#f${i})`)
+              .join(' AND ')})`,
+            ExpressionAttributeNames: names,
+            ExpressionAttributeValues: { ':ids': new Set(group), ':empty': {}, ':now': now },
+            ReturnValues: 'ALL_NEW',
+          }),
+        );
+        list = listFromItem(out.Attributes ?? {});
+      } catch (error: unknown) {
+        if (!(error instanceof ConditionalCheckFailedException)) throw error;
+        list = (await this.read([], true)).list;
+      }
+    }
+    return list ?? { formIds: [], removed: new Map() };
+  }
+
+  #listKey(): TableKey {
+    return { ...FORM_LIST_KEY };
   }
 
   async create(
@@ -294,4 +339,14 @@ function fromItem(item: StateItem): FormState {
     ...(item.last_error !== undefined && { lastError: item.last_error }),
     ...(item.recent !== undefined && { recent: item.recent }),
   };
+}
+
+/** The form list item, read back: `form_ids` is a number set, `removed` a map id → epoch ms. */
+export function listFromItem(item: Record<string, unknown>): FormList {
+  const ids = item.form_ids;
+  const formIds = ids instanceof Set ? [...ids].map(Number) : [];
+  const removed = Object.entries((item.removed ?? {}) as Record<string, unknown>).map(
+    ([formId, at]) => [Number(formId), Number(at)] as const,
+  );
+  return { formIds: formIds.sort((a, b) => a - b), removed: new Map(removed) };
 }

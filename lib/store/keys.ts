@@ -14,6 +14,11 @@ export const resubmissionSk = (uId: number, submitAt: number): string => `R#${uI
 export const BACKFILL_SK = 'BACKFILL';
 export const corpPk = (corpId: string): string => `CORP#${corpId}`;
 export const TOKEN_SK = 'TOKEN';
+/**
+ * The forms to poll: added by the operator or seeded from FORM_IDS (form-state.ts,
+ * operator.ts). One per table, as the form states are: a stage polls one corp.
+ */
+export const FORM_LIST_KEY = { pk: 'FORMS', sk: 'LIST' } as const;
 /** The corp's Weiban budget: who may send, what was sent, who waits, blocks (corp-budget.ts). */
 export const BUDGET_SK = 'BUDGET';
 export const BY_SUBMIT_AT_INDEX = 'by_submit_at';

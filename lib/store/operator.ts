@@ -8,11 +8,12 @@ import {
   type QueryCommandInput,
 } from '@aws-sdk/lib-dynamodb';
 import { LeaseHeldError } from '../errors.js';
-import type { FormState, Window } from '../model.js';
+import type { FormList, FormState, Window } from '../model.js';
 import type { SubmitterRecord } from '../ports.js';
-import { stateFromItem } from './form-state.js';
+import { listFromItem, stateFromItem } from './form-state.js';
 import {
   BY_SUBMIT_AT_INDEX,
+  FORM_LIST_KEY,
   formPk,
   STATE_SK,
   SUBMITTER_SK_PREFIX,
@@ -96,6 +97,72 @@ export class OperatorStore {
       if (error instanceof ConditionalCheckFailedException) throw new LeaseHeldError(formId);
       throw error;
     }
+  }
+
+  /** The forms to poll, and those removed; empty when no list exists yet. */
+  async formList(): Promise<FormList> {
+    const out = await this.#client.send(
+      new GetCommand({ TableName: this.#tableName, Key: FORM_LIST_KEY, ConsistentRead: true }),
+    );
+    return out.Item === undefined ? { formIds: [], removed: new Map() } : listFromItem(out.Item);
+  }
+
+  /**
+   * Adds forms to the list; the poller takes them on its next run, with no deploy. A form added
+   * back after a removal resumes from its cursor, never from its history (G7).
+   */
+  async addForms(formIds: readonly number[], now: number): Promise<FormList> {
+    await this.#ensureList(now);
+    return this.#changeList(
+      'ADD form_ids :ids REMOVE ' + formIds.map((_, i) => `removed.#f${i}`).join(', '),
+      formIds,
+      now,
+    );
+  }
+
+  /** Takes forms off the list; their state stays, and FORM_IDS never seeds them again. */
+  async removeForms(formIds: readonly number[], now: number): Promise<FormList> {
+    await this.#ensureList(now);
+    return this.#changeList(
+      `DELETE form_ids :ids SET ${formIds.map((_, i) => `removed.#f${i} = :now`).join(', ')}`,
+      formIds,
+      now,
+    );
+  }
+
+  // `removed` exists before an update names one of its entries.
+  async #ensureList(now: number): Promise<void> {
+    await this.#client.send(
+      new UpdateCommand({
+        TableName: this.#tableName,
+        Key: FORM_LIST_KEY,
+        UpdateExpression: 'SET removed = if_not_exists(removed, :empty), updated_at = :now',
+        ExpressionAttributeValues: { ':empty': {}, ':now': now },
+      }),
+    );
+  }
+
+  async #changeList(
+    expression: string,
+    formIds: readonly number[],
+    now: number,
+  ): Promise<FormList> {
+    const out = await this.#client.send(
+      new UpdateCommand({
+        TableName: this.#tableName,
+        Key: FORM_LIST_KEY,
+        UpdateExpression: expression,
+        ExpressionAttributeNames: Object.fromEntries(
+          formIds.map((formId, i) => [`#f${i}`, String(formId)]),
+        ),
+        ExpressionAttributeValues: {
+          ':ids': new Set(formIds),
+          ...(expression.includes(':now') && { ':now': now }),
+        },
+        ReturnValues: 'ALL_NEW',
+      }),
+    );
+    return listFromItem(out.Attributes ?? {});
   }
 
   /** How many submitters the form has recorded: a COUNT query over its partition. */

@@ -1,7 +1,8 @@
 import { LeaseHeldError, StateConflictError, StoreWriteError } from '../../lib/errors.js';
-import type { ErrorInfo, FormState, StartMode } from '../../lib/model.js';
+import type { ErrorInfo, FormList, FormState, StartMode } from '../../lib/model.js';
 import type {
   EventPublisher,
+  FormsRead,
   FormStateStore,
   Guard,
   OutgoingMessage,
@@ -19,14 +20,28 @@ export class MemoryFormStateStore implements FormStateStore {
   readonly states = new Map<number, Mutable<FormState>>();
   requests = 0;
 
-  getMany(formIds: readonly number[]): Promise<Map<number, FormState>> {
-    this.requests += Math.ceil(formIds.length / 100);
-    const found = new Map<number, FormState>();
+  /** The form list in the table; undefined until seeded or set. */
+  list: { formIds: number[]; removed: Map<number, number> } | undefined = undefined;
+
+  read(formIds: readonly number[], withList: boolean): Promise<FormsRead> {
+    this.requests += Math.max(1, Math.ceil((formIds.length + (withList ? 1 : 0)) / 100));
+    const states = new Map<number, FormState>();
     for (const id of formIds) {
       const state = this.states.get(id);
-      if (state !== undefined) found.set(id, structuredClone(state));
+      if (state !== undefined) states.set(id, structuredClone(state));
     }
-    return Promise.resolve(found);
+    const list = withList && this.list !== undefined ? structuredClone(this.list) : undefined;
+    return Promise.resolve({ states, ...(list !== undefined && { list }) });
+  }
+
+  seedList(formIds: readonly number[]): Promise<FormList> {
+    this.requests += 1;
+    const list = (this.list ??= { formIds: [], removed: new Map<number, number>() });
+    for (const formId of formIds) {
+      if (!list.formIds.includes(formId) && !list.removed.has(formId)) list.formIds.push(formId);
+    }
+    list.formIds.sort((a, b) => a - b);
+    return Promise.resolve(structuredClone(list));
   }
 
   create(

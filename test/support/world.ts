@@ -116,7 +116,7 @@ export class World {
     });
     this.#containers.push(service);
     const handler = pollHandler(service, {
-      log: { info: log('info') },
+      log: { info: log('info'), warn: log('warn') },
       sink: metrics,
       now: () => this.clock.now(),
     });

@@ -40,6 +40,10 @@ describe('loadConfig', () => {
     expect(config.secret).toEqual({ kind: 'ssm', name: '/weiban/secret' });
   });
 
+  it('takes no FORM_IDS as an empty seed: the form list in the table says what to poll', () => {
+    expect(loadConfig(validEnv({ FORM_IDS: undefined })).formIds).toEqual([]);
+  });
+
   it('dedupes form ids and ignores blanks in FORM_IDS', () => {
     expect(loadConfig(validEnv({ FORM_IDS: ' 842, ,901,842 ' })).formIds).toEqual([842, 901]);
   });
@@ -52,9 +56,7 @@ describe('loadConfig', () => {
       { WEIBAN_SECRET: undefined },
       /WEIBAN_SECRET_PARAM or WEIBAN_SECRET is required/,
     ],
-    ['FORM_IDS', { FORM_IDS: undefined }, /FORM_IDS is required/],
     ['FORM_IDS', { FORM_IDS: '842,abc' }, /FORM_IDS must be comma-separated form ids.*"abc"/],
-    ['FORM_IDS', { FORM_IDS: ' , ' }, /FORM_IDS is required/],
     ['TABLE_NAME', { TABLE_NAME: '' }, /TABLE_NAME is required/],
     ['TOPIC_ARN', { TOPIC_ARN: undefined }, /TOPIC_ARN is required/],
     ['TOPIC_ARN', { TOPIC_ARN: 'my-topic' }, /TOPIC_ARN must be an SNS topic ARN/],
@@ -71,7 +73,12 @@ describe('loadConfig', () => {
     [
       'LOOKBACK_SECONDS',
       { LOOKBACK_SECONDS: '-5' },
-      /LOOKBACK_SECONDS must be a whole number between 0 and 86400/,
+      /LOOKBACK_SECONDS must be a whole number between 60 and 86400/,
+    ],
+    [
+      'LOOKBACK_SECONDS',
+      { LOOKBACK_SECONDS: '0' },
+      /LOOKBACK_SECONDS must be a whole number between 60 and 86400: a shorter lookback misses a submission that shows up in Weiban a little late/,
     ],
     ['PAGE_SIZE', { PAGE_SIZE: '0' }, /PAGE_SIZE must be a whole number between 1 and 1000/],
     ['PAGE_SIZE', { PAGE_SIZE: '12.5' }, /PAGE_SIZE must be a whole number/],
@@ -82,14 +89,19 @@ describe('loadConfig', () => {
     ],
     [
       'WEIBAN_MAX_PER_MINUTE',
-      { WEIBAN_MAX_PER_MINUTE: '601' },
-      /WEIBAN_MAX_PER_MINUTE must be a whole number between 1 and 600/,
+      { WEIBAN_MAX_PER_MINUTE: '600' },
+      /WEIBAN_MAX_PER_MINUTE must be a whole number between 1 and 550: Weiban blocks the corp above 600 a minute; 550 leaves room .* an hour at 550 a minute \(33000\) stays under Weiban's 36,000/,
+    ],
+    [
+      'WEIBAN_MAX_PER_HOUR',
+      { WEIBAN_MAX_PER_HOUR: '36000' },
+      /WEIBAN_MAX_PER_HOUR must be a whole number between 1 and 34000: Weiban blocks the corp for 60 minutes/,
     ],
     ['RETENTION_DAYS', { RETENTION_DAYS: 'forever' }, /RETENTION_DAYS must be a whole number/],
     [
       'ANSWER_FORM_IDS',
-      { ANSWER_FORM_IDS: '842,77' },
-      /ANSWER_FORM_IDS must list only forms in FORM_IDS; not polled: 77/,
+      { ANSWER_FORM_IDS: '842,x' },
+      /ANSWER_FORM_IDS must be "\*" or comma-separated/,
     ],
     [
       'EMIT_RESUBMISSIONS',

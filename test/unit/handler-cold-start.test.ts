@@ -24,7 +24,7 @@ const bad: [variable: string, overrides: Record<string, string | undefined>][] =
   ['WEIBAN_MAX_IN_FLIGHT', { WEIBAN_MAX_IN_FLIGHT: '8' }],
   ['WEIBAN_MAX_PER_MINUTE', { WEIBAN_MAX_PER_MINUTE: '0' }],
   ['RETENTION_DAYS', { RETENTION_DAYS: '-1' }],
-  ['ANSWER_FORM_IDS', { ANSWER_FORM_IDS: '999' }],
+  ['ANSWER_FORM_IDS', { ANSWER_FORM_IDS: '842,abc' }],
   ['EMIT_RESUBMISSIONS', { EMIT_RESUBMISSIONS: '1' }],
 ];
 

@@ -136,6 +136,7 @@ describe('the run metrics, as CloudWatch EMF on stdout', () => {
     ['forms busy or continued are not failures', ['busy', 'continued'], 1],
     ['one form failed', ['ok', 'failed'], undefined],
     ['one form deferred without a page', ['ok', 'deferred'], undefined],
+    ['no form to poll at all', [], undefined],
   ] as const)(
     'counts a run as ok only when no form failed or stalled: %s',
     (_, outcomes, runsOk) => {
@@ -208,7 +209,9 @@ describe('the run metrics, as CloudWatch EMF on stdout', () => {
     };
     const handler = middy()
       .use(logMetrics(sink))
-      .handler(pollHandler(service, { log: { info: vi.fn() }, sink, now: () => NOW_MS }));
+      .handler(
+        pollHandler(service, { log: { info: vi.fn(), warn: vi.fn() }, sink, now: () => NOW_MS }),
+      );
 
     const context = lambdaContext({
       awsRequestId: 'request-1',
@@ -237,7 +240,9 @@ describe('the run metrics, as CloudWatch EMF on stdout', () => {
     };
     const handler = middy()
       .use(logMetrics(sink))
-      .handler(pollHandler(service, { log: { info: vi.fn() }, sink, now: () => NOW_MS }));
+      .handler(
+        pollHandler(service, { log: { info: vi.fn(), warn: vi.fn() }, sink, now: () => NOW_MS }),
+      );
     const context = lambdaContext({
       awsRequestId: 'request-1',
       getRemainingTimeInMillis: () => 900,

@@ -69,16 +69,18 @@ describe('a run over the real adapters, with AWS mocked', () => {
     });
     dynamo.on(GetCommand).resolves({});
     dynamo.on(UpdateCommand).callsFake((input: UpdateCommandInput) =>
-      input.ReturnValues === 'ALL_NEW'
-        ? {
-            Attributes: {
-              ...state,
-              version: 4,
-              lease_owner: 'run-1',
-              lease_until: NOW_S * 1000 + 65_000,
-            },
-          }
-        : {},
+      input.Key?.pk === 'FORMS'
+        ? { Attributes: { form_ids: new Set([842]), removed: {} } }
+        : input.ReturnValues === 'ALL_NEW'
+          ? {
+              Attributes: {
+                ...state,
+                version: 4,
+                lease_owner: 'run-1',
+                lease_until: NOW_S * 1000 + 65_000,
+              },
+            }
+          : {},
     );
     dynamo.on(BatchWriteCommand).resolves({});
   });

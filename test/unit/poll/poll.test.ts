@@ -4,6 +4,7 @@ import type { StartFrom } from '../../../lib/config.js';
 import type { FormState } from '../../../lib/model.js';
 import type { PollSettings, RunContext } from '../../../lib/poll/context.js';
 import { poll } from '../../../lib/poll/poll.js';
+import { PollSchedule } from '../../../lib/poll/schedule.js';
 import { MalformedResponseError, RateLimitedError } from '../../../lib/weiban/errors.js';
 import { submitter, submitters } from '../../fixtures/weiban.js';
 import { FakeWeiban } from '../../support/fake-weiban.js';
@@ -15,7 +16,7 @@ import {
 
 const NOW_S = 1_800_000_000;
 
-function setup(settings: Partial<PollSettings> = {}) {
+function setup(settings: Partial<PollSettings> = {}, formConcurrency?: number) {
   const clock = new VirtualClock({ startMs: NOW_S * 1000 });
   const weiban = new FakeWeiban();
   const forms = new MemoryFormStateStore();
@@ -35,8 +36,23 @@ function setup(settings: Partial<PollSettings> = {}) {
   };
   let remaining = 60_000;
   const ctx = (runId = 'run-1'): RunContext => ({ runId, remainingMs: () => remaining });
+  // One schedule for the test: the poller's process, across its runs.
+  const schedule = new PollSchedule();
   const run = (runId?: string) =>
-    poll({ settings: fullSettings, weiban, forms, ledger, publisher, clock, log }, ctx(runId));
+    poll(
+      {
+        settings: fullSettings,
+        weiban,
+        forms,
+        ledger,
+        publisher,
+        clock,
+        log,
+        schedule,
+        ...(formConcurrency !== undefined && { formConcurrency }),
+      },
+      ctx(runId),
+    );
   const seed = (state: Partial<FormState> & { formId: number }) => {
     forms.states.set(state.formId, {
       version: 1,
@@ -340,17 +356,32 @@ describe('poll: windows and pages (G1–G3)', () => {
     expect(t.weiban.queries.map((q) => q.offset)).toEqual([0, 2, 4, 6, 8, 0, 2, 4]);
   });
 
-  it('costs one Weiban call, no lease and no publish on an idle tick', async () => {
+  it('costs one Weiban call per form, one read and one write, no lease and no publish on a warm idle tick', async () => {
+    const t = setup({ formIds: [1, 2, 3] });
+    for (const formId of [1, 2, 3]) t.seed({ formId });
+    await t.run();
+    const before = { weiban: t.weiban.queries.length, dynamo: t.forms.requests };
+    t.clock.advance(60_000);
+
+    const summary = await t.run();
+
+    expect(summary.forms.map((form) => form.outcome)).toEqual(['ok', 'ok', 'ok']);
+    expect(t.weiban.queries.length - before.weiban).toBe(3);
+    expect(t.forms.requests - before.dynamo).toBe(2);
+    expect(t.publisher.calls).toBe(0);
+    expect(stateOf(t.forms, 2).cursor).toBe(NOW_S + 60);
+  });
+
+  it('on its first run, seeds the form list from FORM_IDS and learns every form state once', async () => {
     const t = setup({ formIds: [1, 2, 3] });
     for (const formId of [1, 2, 3]) t.seed({ formId });
 
     const summary = await t.run();
 
     expect(summary.forms.map((form) => form.outcome)).toEqual(['ok', 'ok', 'ok']);
-    expect(t.weiban.queries).toHaveLength(3);
-    expect(t.forms.requests).toBe(2);
-    expect(t.publisher.calls).toBe(0);
-    expect(stateOf(t.forms, 2).cursor).toBe(NOW_S);
+    expect(t.forms.list?.formIds).toEqual([1, 2, 3]);
+    // The list, the seed, every state, and the idle commit.
+    expect(t.forms.requests).toBe(4);
   });
 
   it('stops with a clear error when Weiban ignores offset and pages never end', async () => {
@@ -660,5 +691,65 @@ describe('poll: concurrent runs (G2)', () => {
     const ids = t.publisher.ids();
     expect(ids).toHaveLength(120);
     expect(new Set(ids).size).toBe(120);
+  });
+});
+
+describe('poll: every form gets its turn (G10)', () => {
+  it('starts the next run with the forms the last one had no time for', async () => {
+    const t = setup({ formIds: [1, 2, 3, 4, 5, 6] }, 1);
+    for (const formId of [1, 2, 3, 4, 5, 6]) t.seed({ formId });
+    await t.run();
+    // Time for three forms' pages, then none: the other three are left out.
+    let pages = 0;
+    t.weiban.beforePage = () => {
+      pages += 1;
+      if (pages === 3) t.setRemaining(0);
+    };
+    t.clock.advance(60_000);
+    const first = t.weiban.queries.length;
+
+    const starved = await t.run();
+    const afterStarved = t.weiban.queries.length;
+    t.setRemaining(60_000);
+    t.weiban.beforePage = undefined;
+    t.clock.advance(60_000);
+    const next = await t.run();
+
+    const polledIn = (from: number, to?: number) =>
+      t.weiban.queries.slice(from, to).map((query) => query.formId);
+    const leftOut = starved.forms.filter((form) => form.outcome === 'deferred');
+    expect(leftOut.map((form) => form.form_id)).toEqual(
+      [1, 2, 3, 4, 5, 6].filter((formId) => !polledIn(first, afterStarved).includes(formId)),
+    );
+    expect(leftOut).toHaveLength(3);
+    expect(leftOut.every((form) => form.cursor === NOW_S)).toBe(true);
+    expect(polledIn(first, afterStarved)).toHaveLength(3);
+    expect(
+      polledIn(first + 3)
+        .slice(0, 3)
+        .sort(),
+    ).toEqual(leftOut.map((form) => form.form_id));
+    expect(next.forms.map((form) => form.outcome)).toEqual(['ok', 'ok', 'ok', 'ok', 'ok', 'ok']);
+  });
+
+  it('polls a form added to the list on the next run, and never one removed from it', async () => {
+    const t = setup({ formIds: [1] });
+    t.seed({ formId: 1 });
+    t.seed({ formId: 2 });
+    await t.run();
+    const list = t.forms.list;
+    if (list === undefined) throw new Error('no list');
+    list.formIds.push(2);
+    list.formIds.splice(list.formIds.indexOf(1), 1);
+    list.removed.set(1, t.clock.now());
+    t.clock.advance(60_000);
+    // The list the run reads rides along with the states: the change shows one run later.
+    await t.run();
+    t.clock.advance(60_000);
+
+    const summary = await t.run();
+
+    expect(summary.forms.map((form) => form.form_id)).toEqual([2]);
+    expect(t.forms.list?.formIds).toEqual([2]);
   });
 });

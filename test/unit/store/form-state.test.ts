@@ -42,7 +42,7 @@ describe('DynamoFormStateStore', () => {
   it('reads every form state in one consistent BatchGet and maps the item', async () => {
     dynamo.on(BatchGetCommand).resolves({ Responses: { forms: [stateItem] } });
 
-    const states = await store.getMany([842, 901]);
+    const { states } = await store.read([842, 901], false);
 
     expect(dynamo).toHaveReceivedCommandTimes(BatchGetCommand, 1);
     expect(dynamo).toHaveReceivedCommandWith(BatchGetCommand, {
@@ -77,7 +77,7 @@ describe('DynamoFormStateStore', () => {
       })
       .resolves({ Responses: { forms: [] } });
 
-    await store.getMany(ids);
+    await store.read(ids, false);
 
     expect(dynamo).toHaveReceivedCommandTimes(BatchGetCommand, 3);
   });
