@@ -1,0 +1,54 @@
+import type { Logger } from '@aws-lambda-powertools/logger';
+import type { Grant } from '../store/webhook-rate.js';
+import type { AttemptRecord } from '../store/webhook-attempts.js';
+import type { DeadLetter } from './queue.js';
+import type { RateLimits } from './rate-window.js';
+
+export type DeliveryLog = Pick<Logger, 'debug' | 'info' | 'warn' | 'error'>;
+
+/** An endpoint's send window, shared by every sender (lib/store/webhook-rate.ts). */
+export interface SendWindow {
+  peek(endpoint: string, limits: RateLimits): Promise<{ free: number; nextAt: number }>;
+  take(endpoint: string, limits: RateLimits, wanted?: number): Promise<Grant>;
+  block(endpoint: string, until: number): Promise<void>;
+}
+
+/** Attempt counts and the attempt log (lib/store/webhook-attempts.ts). */
+export interface AttemptStore {
+  counts(endpoint: string, eventIds: readonly string[]): Promise<Map<string, number>>;
+  countFailure(endpoint: string, eventId: string): Promise<number>;
+  log(endpoint: string, records: readonly AttemptRecord[]): Promise<void>;
+}
+
+/** The endpoint queues (lib/webhooks/queue.ts). */
+export interface DeliveryQueue {
+  delay(queueUrl: string, receiptHandle: string, seconds: number): Promise<void>;
+  deadLetter(letter: DeadLetter): Promise<void>;
+}
+
+/** SSM SecureStrings (lib/webhooks/parameters.ts). */
+export interface ParameterSource {
+  get(name: string): Promise<string>;
+}
+
+/** What one endpoint's batch came to, for metrics. */
+export interface DeliveryTally {
+  readonly endpoint: string;
+  delivered: number;
+  retried: number;
+  /** Dead-lettered. */
+  failed: number;
+  /** Robot messages that merged several submissions. */
+  digests: number;
+  /** Sends made, and each one's time to answer. */
+  readonly latencies: number[];
+}
+
+export const emptyTally = (endpoint: string): DeliveryTally => ({
+  endpoint,
+  delivered: 0,
+  retried: 0,
+  failed: 0,
+  digests: 0,
+  latencies: [],
+});

@@ -1,0 +1,169 @@
+import type { SQSMessageAttributes, SQSRecord } from 'aws-lambda';
+import type { MessageAttributeValue } from '@aws-sdk/client-sqs';
+import type { Clock } from '../clock.js';
+import type { AttemptRecord } from '../store/webhook-attempts.js';
+import type { Outcome } from './classify.js';
+import type { Endpoint } from './endpoints.js';
+import type {
+  AttemptStore,
+  DeliveryLog,
+  DeliveryQueue,
+  DeliveryTally,
+  SendWindow,
+} from './ports.js';
+import { clampToSchedule, nextDelayMs, toVisibilitySeconds } from './schedule.js';
+
+/** One received message this batch is responsible for. */
+export interface Item {
+  readonly record: SQSRecord;
+  /** The event id, the `webhook-id` of every attempt. */
+  readonly id: string;
+  /** Attempts made before this delivery. */
+  readonly attemptsBefore: number;
+}
+
+export interface SettleDeps {
+  readonly clock: Clock;
+  readonly window: SendWindow;
+  readonly attempts: AttemptStore;
+  readonly queue: DeliveryQueue;
+  readonly log: DeliveryLog;
+}
+
+/** One endpoint's batch in progress: what is left in the queue, counts and the attempt log. */
+export interface BatchState {
+  readonly endpoint: Endpoint;
+  readonly queueUrl: string;
+  readonly tally: DeliveryTally;
+  /** Message ids to report as batchItemFailures: they stay in the queue. */
+  readonly failures: Set<string>;
+  readonly attemptLog: AttemptRecord[];
+}
+
+export interface AttemptFacts {
+  readonly latencyMs: number;
+  readonly answer: string;
+  /** Events in the message (a digest carries several). */
+  readonly events: number;
+}
+
+/**
+ * Applies an attempt's outcome to every event of the message: delivered ones leave the queue;
+ * retried ones count an attempt and wait their turn in the schedule (visibility timeout);
+ * permanent refusals and exhausted schedules go to the dead-letter queue with the reason.
+ */
+export async function settle(
+  deps: SettleDeps,
+  batch: BatchState,
+  items: readonly Item[],
+  outcome: Outcome,
+  facts: AttemptFacts,
+): Promise<void> {
+  const now = deps.clock.now();
+  const pause =
+    outcome.kind === 'retry'
+      ? (outcome.pauseMs ??
+        (outcome.retryAfterMs === undefined ? undefined : clampToSchedule(outcome.retryAfterMs)))
+      : undefined;
+  // A throttle or a Retry-After holds every sender back, not only this message.
+  if (pause !== undefined) await deps.window.block(batch.endpoint.name, now + pause);
+  for (const item of items) {
+    const entry = {
+      eventId: item.id,
+      atMs: now,
+      status: outcome.status,
+      ...(outcome.code !== undefined && { code: outcome.code }),
+      latencyMs: facts.latencyMs,
+      answer: facts.answer,
+      events: facts.events,
+    };
+    if (outcome.kind === 'delivered') {
+      batch.tally.delivered += 1;
+      batch.attemptLog.push({ ...entry, attempt: item.attemptsBefore + 1, outcome: 'delivered' });
+      continue;
+    }
+    const made = await deps.attempts.countFailure(batch.endpoint.name, item.id);
+    const delayMs =
+      outcome.kind === 'retry'
+        ? nextDelayMs(made, {
+            ...(outcome.retryAfterMs !== undefined && { retryAfterMs: outcome.retryAfterMs }),
+            ...(outcome.pauseMs !== undefined && { pauseMs: outcome.pauseMs }),
+          })
+        : undefined;
+    if (delayMs !== undefined) {
+      batch.tally.retried += 1;
+      batch.attemptLog.push({ ...entry, attempt: made, outcome: 'retry', reason: outcome.reason });
+      await hold(deps, batch, item, delayMs);
+      continue;
+    }
+    const reason =
+      outcome.kind === 'retry'
+        ? `gave up after ${made} attempts; the last: ${outcome.reason}`
+        : outcome.reason;
+    batch.attemptLog.push({ ...entry, attempt: made, outcome: 'dead', reason });
+    await deadLetter(deps, batch, item, { reason, attempts: made, lastStatus: outcome.status });
+  }
+}
+
+/** Puts items back without an attempt: the window has no slot, or the Lambda no time. */
+export async function defer(
+  deps: SettleDeps,
+  batch: BatchState,
+  items: readonly Item[],
+  untilMs: number,
+): Promise<void> {
+  const delayMs = Math.max(0, untilMs - deps.clock.now());
+  for (const item of items) await hold(deps, batch, item, delayMs);
+}
+
+async function hold(deps: SettleDeps, batch: BatchState, item: Item, delayMs: number) {
+  batch.failures.add(item.record.messageId);
+  try {
+    await deps.queue.delay(batch.queueUrl, item.record.receiptHandle, toVisibilitySeconds(delayMs));
+  } catch (error: unknown) {
+    // It still comes back: after the queue's own visibility timeout instead.
+    deps.log.warn('visibility change failed', { eventId: item.id, error: errorText(error) });
+  }
+}
+
+/** Sends the message to the endpoint's DLQ with the reason; if that fails it stays queued. */
+export async function deadLetter(
+  deps: SettleDeps,
+  batch: BatchState,
+  item: Pick<Item, 'record' | 'id'>,
+  facts: { reason: string; attempts: number; lastStatus: string },
+): Promise<void> {
+  try {
+    await deps.queue.deadLetter({
+      dlqUrl: batch.endpoint.dlqUrl,
+      body: item.record.body,
+      attributes: sdkAttributes(item.record.messageAttributes),
+      reason: facts.reason,
+      attempts: facts.attempts,
+      lastStatus: facts.lastStatus,
+      endpoint: batch.endpoint.name,
+    });
+    batch.tally.failed += 1;
+    deps.log.warn('webhook dead-lettered', { eventId: item.id, ...facts });
+  } catch (error: unknown) {
+    batch.failures.add(item.record.messageId);
+    deps.log.error('dead letter failed; the message stays queued', {
+      eventId: item.id,
+      error: errorText(error),
+    });
+  }
+}
+
+/** Lambda's SQS attribute shape back into the SDK's, to send on unchanged. */
+function sdkAttributes(attributes: SQSMessageAttributes): Record<string, MessageAttributeValue> {
+  const out: Record<string, MessageAttributeValue> = {};
+  for (const [name, value] of Object.entries(attributes)) {
+    if (value.stringValue !== undefined) {
+      out[name] = { DataType: value.dataType, StringValue: value.stringValue };
+    }
+  }
+  return out;
+}
+
+export const errorText = (error: unknown): string =>
+  error instanceof Error ? `${error.name}: ${error.message}` : 'unknown error';
