@@ -43,7 +43,7 @@ describe('what an attempt came to', () => {
     const outcome = classify(
       answer(302, '', {
         location: 'https://evil.example:8443/steal?key=abc',
-      } as Partial<HttpResult>),
+      }),
       { nowMs },
     );
     expect(outcome).toMatchObject({ kind: 'permanent', status: '302' });
@@ -55,9 +55,7 @@ describe('what an attempt came to', () => {
     ['seconds', '120', 120_000],
     ['an HTTP date', new Date(nowMs + 90_000).toUTCString(), 90_000],
   ])('honours Retry-After given in %s', (_how, retryAfter, ms) => {
-    expect(
-      classify(answer(429, '', { retryAfter } as Partial<HttpResult>), { nowMs }),
-    ).toMatchObject({
+    expect(classify(answer(429, '', { retryAfter }), { nowMs })).toMatchObject({
       kind: 'retry',
       retryAfterMs: ms,
     });

@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type Server, type ServerResponse } from 'node:http';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { VirtualClock } from '../../../dev/virtual-clock.js';
 import { embeddedV4, refusal } from '../../../lib/webhooks/address.js';
@@ -52,7 +52,7 @@ describe('addresses a webhook may never reach', () => {
 describe('the HTTP sender', () => {
   let server: Server;
   let port: number;
-  let handle: (url: string, res: import('node:http').ServerResponse) => void;
+  let handle: (url: string, res: ServerResponse) => void;
   const seen: { host: string | undefined; url: string | undefined; body: string }[] = [];
 
   beforeEach(async () => {
@@ -75,7 +75,11 @@ describe('the HTTP sender', () => {
 
   afterEach(async () => {
     server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await new Promise<void>((resolve) =>
+      server.close(() => {
+        resolve();
+      }),
+    );
   });
 
   const sender = (
