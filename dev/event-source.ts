@@ -91,7 +91,7 @@ export class LocalEventSource {
         }
         return next(args);
       },
-      { step: 'initialize', name: 'localEventSourceVisibility', override: true },
+      { step: 'initialize', name: `localEventSourceVisibility:${this.#o.queueArn}` },
     );
   }
 

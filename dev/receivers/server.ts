@@ -54,6 +54,8 @@ export interface ReceiverOptions {
  * request as the real receiver documents; this base adds scripted faults and counters.
  */
 export abstract class FakeReceiver {
+  /** Every request that arrived, faults included, in order. */
+  readonly arrivals: Arrival[] = [];
   protected readonly clock: Clock;
   protected readonly onDelivery: ((line: string) => void) | undefined;
   readonly #faults: { fault: ReceiverFault; left: number }[] = [];
@@ -85,7 +87,10 @@ export abstract class FakeReceiver {
     this.#stopping = new AbortController();
     const server = createServer((req, res) => {
       this.#onRequest(req, res).catch(() => {
-        res.destroy();
+        // A fault of the fake itself: counted, so that a test sees it, and answered 500.
+        this.#rejected['fake-error'] = (this.#rejected['fake-error'] ?? 0) + 1;
+        if (!res.headersSent) res.writeHead(500).end();
+        else res.destroy();
       });
     });
     await new Promise<void>((resolve, reject) => {
@@ -170,6 +175,7 @@ export abstract class FakeReceiver {
       ),
       body: Buffer.concat(chunks).toString('utf8'),
     };
+    this.arrivals.push(arrival);
     const fault = this.#takeFault();
     let answer: Answer | undefined;
     switch (fault?.kind) {

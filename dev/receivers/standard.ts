@@ -100,7 +100,8 @@ export class StandardReceiver extends FakeReceiver {
    */
   #onClock<T>(check: () => T): T {
     const realNow = Date.now;
-    Date.now = () => this.clock.now();
+    const now = this.clock.now();
+    Date.now = () => now;
     try {
       return check();
     } finally {
