@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import {
-  ChangeMessageVisibilityCommand,
+  ChangeMessageVisibilityBatchCommand,
   DeleteMessageBatchCommand,
   ReceiveMessageCommand,
   type Message,
@@ -80,19 +80,27 @@ export class LocalEventSource {
   watch(client: SQSClient): void {
     client.middlewareStack.add(
       (next) => async (args) => {
-        const input = args.input as { ReceiptHandle?: unknown; VisibilityTimeout?: unknown };
-        const id =
-          typeof input.ReceiptHandle === 'string'
-            ? this.#byHandle.get(input.ReceiptHandle)
-            : undefined;
-        const hidden = id === undefined ? undefined : this.#hidden.get(id);
-        if (hidden !== undefined && typeof input.VisibilityTimeout === 'number') {
-          hidden.visibleAt = this.#o.clock.now() + input.VisibilityTimeout * 1000;
-        }
+        const input = args.input as {
+          ReceiptHandle?: unknown;
+          VisibilityTimeout?: unknown;
+          Entries?: unknown;
+        };
+        const changes = Array.isArray(input.Entries) ? (input.Entries as unknown[]) : [input];
+        for (const change of changes) this.#seeVisibility(change);
         return next(args);
       },
       { step: 'initialize', name: `localEventSourceVisibility:${this.#o.queueArn}` },
     );
+  }
+
+  #seeVisibility(change: unknown): void {
+    if (typeof change !== 'object' || change === null) return;
+    const { ReceiptHandle: handle, VisibilityTimeout: seconds } = change as Record<string, unknown>;
+    const id = typeof handle === 'string' ? this.#byHandle.get(handle) : undefined;
+    const hidden = id === undefined ? undefined : this.#hidden.get(id);
+    if (hidden !== undefined && typeof seconds === 'number') {
+      hidden.visibleAt = this.#o.clock.now() + seconds * 1000;
+    }
   }
 
   /** Records received and not yet deleted: waiting for their visibility timeout. */
@@ -243,20 +251,21 @@ export class LocalEventSource {
   /** Makes visible, now, what the clock says is due (a virtual clock runs ahead of SQS's). */
   async #releaseDue(): Promise<void> {
     const now = this.#o.clock.now();
-    for (const [id, hidden] of this.#hidden) {
-      if (hidden.visibleAt > now) continue;
-      try {
-        await this.#o.sqs.send(
-          new ChangeMessageVisibilityCommand({
-            QueueUrl: this.#o.queueUrl,
+    const due = [...this.#hidden].filter(([, hidden]) => hidden.visibleAt <= now);
+    for (let start = 0; start < due.length; start += 10) {
+      const group = due.slice(start, start + 10);
+      // A handle that failed is already visible again, or was received anew: nothing to do.
+      await this.#o.sqs.send(
+        new ChangeMessageVisibilityBatchCommand({
+          QueueUrl: this.#o.queueUrl,
+          Entries: group.map(([, hidden], index) => ({
+            Id: String(index),
             ReceiptHandle: hidden.receiptHandle,
             VisibilityTimeout: 0,
-          }),
-        );
-      } catch {
-        // Already visible again, or received under a new handle: nothing to release.
-      }
-      this.#forget(id);
+          })),
+        }),
+      );
+      for (const [id] of group) this.#forget(id);
     }
   }
 

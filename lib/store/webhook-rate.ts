@@ -14,6 +14,7 @@ import {
   nextFreeAt,
   recent,
   take,
+  upcomingSlots,
   type RateLimits,
   type WindowState,
 } from '../webhooks/rate-window.js';
@@ -58,6 +59,12 @@ export class DynamoWebhookRate {
     const { state } = await this.#read(endpoint);
     const now = this.#clock.now();
     return { free: freeSlots(state, limits, now), nextAt: nextFreeAt(state, limits, now) };
+  }
+
+  /** When the next `count` sends would be allowed, if nothing else were sent meanwhile. */
+  async slots(endpoint: string, limits: RateLimits, count: number): Promise<number[]> {
+    const { state } = await this.#read(endpoint);
+    return upcomingSlots(state, limits, this.#clock.now(), count);
   }
 
   /** Takes up to `wanted` sends now. */

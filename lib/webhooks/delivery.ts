@@ -5,7 +5,7 @@ import { answerPreview, classify, type Outcome } from './classify.js';
 import { isRobot, type Endpoint } from './endpoints.js';
 import type { HttpSender } from './http.js';
 import { emptyTally, type DeliveryTally, type ParameterSource } from './ports.js';
-import { DIALECTS, planMessages, type Composed } from './robots/compose.js';
+import { composeDigests, DIALECTS, planMessages, type Composed } from './robots/compose.js';
 import { toLead } from './robots/lead.js';
 import {
   deadLetter,
@@ -140,8 +140,14 @@ async function sendStandard(
 ) {
   const all = items.map(({ item }) => item);
   if (!hasTime()) return defer(deps, state, all, deps.clock.now());
-  const grant = await deps.window.take(state.endpoint.name, limitsOf(state.endpoint), items.length);
-  await defer(deps, state, all.slice(grant.granted), grant.nextAt);
+  const limits = limitsOf(state.endpoint);
+  const grant = await deps.window.take(state.endpoint.name, limits, items.length);
+  await deferToSlots(
+    deps,
+    state,
+    limits,
+    all.slice(grant.granted).map((item) => [item]),
+  );
   await mapPool(items.slice(0, grant.granted), STANDARD_CONCURRENCY, async ({ item }) => {
     // The body goes out byte for byte as it arrived: the event JSON exactly as published.
     const headers = standardHeaders({
@@ -188,9 +194,8 @@ async function sendRobot(
         a.event.data.submit_at - b.event.data.submit_at || a.item.id.localeCompare(b.item.id),
     )
     .map(({ event }) => toLead(event));
-  const { free, nextAt } = await deps.window.peek(state.endpoint.name, limits);
+  const { free } = await deps.window.peek(state.endpoint.name, limits);
   const plan = planMessages(dialect, leads, free);
-  let waitUntil = nextAt;
   const waiting: Composed[] = [];
   for (const message of plan.messages) {
     if (waiting.length > 0 || !hasTime()) {
@@ -198,7 +203,6 @@ async function sendRobot(
       continue;
     }
     const grant = await deps.window.take(state.endpoint.name, limits, 1);
-    waitUntil = grant.nextAt;
     if (grant.granted === 0) {
       waiting.push(message);
       continue;
@@ -223,8 +227,34 @@ async function sendRobot(
       events: message.leads.length,
     });
   }
-  const later = [...itemsOf(waiting.flatMap((message) => message.leads)), ...itemsOf(plan.rest)];
-  if (later.length > 0) await defer(deps, state, later, hasTime() ? waitUntil : deps.clock.now());
+  const later = [...waiting.flatMap((message) => message.leads), ...plan.rest];
+  if (later.length === 0) return;
+  if (!hasTime()) return defer(deps, state, itemsOf(later), deps.clock.now());
+  // Each digest's worth waits for a send of its own, so a backlog is received about once more.
+  const groups = composeDigests(dialect, later, Number.POSITIVE_INFINITY).messages;
+  await deferToSlots(
+    deps,
+    state,
+    limits,
+    groups.map((group) => itemsOf(group.leads)),
+  );
+}
+
+/** Puts each group back until its own upcoming send in the window: not an attempt. */
+async function deferToSlots(
+  deps: DeliveryDeps,
+  state: BatchState,
+  limits: ReturnType<typeof limitsOf>,
+  groups: readonly (readonly Item[])[],
+) {
+  if (groups.length === 0) return;
+  const slots = await deps.window.slots(state.endpoint.name, limits, groups.length);
+  const byTime = new Map<number, Item[]>();
+  groups.forEach((group, index) => {
+    const at = slots[index] ?? deps.clock.now();
+    byTime.set(at, [...(byTime.get(at) ?? []), ...group]);
+  });
+  for (const [at, items] of byTime) await defer(deps, state, items, at);
 }
 
 function logAttempt(

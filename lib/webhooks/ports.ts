@@ -10,6 +10,7 @@ export type DeliveryLog = Pick<Logger, 'debug' | 'info' | 'warn' | 'error'>;
 export interface SendWindow {
   peek(endpoint: string, limits: RateLimits): Promise<{ free: number; nextAt: number }>;
   take(endpoint: string, limits: RateLimits, wanted?: number): Promise<Grant>;
+  slots(endpoint: string, limits: RateLimits, count: number): Promise<number[]>;
   block(endpoint: string, until: number): Promise<void>;
 }
 
@@ -22,7 +23,11 @@ export interface AttemptStore {
 
 /** The endpoint queues (lib/webhooks/queue.ts). */
 export interface DeliveryQueue {
-  delay(queueUrl: string, receiptHandle: string, seconds: number): Promise<void>;
+  /** Returns the receipt handles whose visibility could not be changed. */
+  delay(
+    queueUrl: string,
+    holds: readonly { receiptHandle: string; seconds: number }[],
+  ): Promise<string[]>;
   deadLetter(letter: DeadLetter): Promise<void>;
 }
 

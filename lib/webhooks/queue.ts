@@ -1,9 +1,12 @@
 import {
-  ChangeMessageVisibilityCommand,
+  ChangeMessageVisibilityBatchCommand,
   SendMessageCommand,
   type MessageAttributeValue,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
+
+// SQS: ChangeMessageVisibilityBatch takes at most 10 entries.
+const VISIBILITY_BATCH = 10;
 
 /** The attributes a dead letter carries besides the event's own (contract: Dead letters). */
 export const DEAD_LETTER_ATTRIBUTES = ['reason', 'attempts', 'last_status', 'endpoint'] as const;
@@ -28,15 +31,34 @@ export class SqsDeliveryQueue {
     this.#client = client;
   }
 
-  /** Hides a received message for `seconds` more (SQS: at most 12 h). */
-  async delay(queueUrl: string, receiptHandle: string, seconds: number): Promise<void> {
-    await this.#client.send(
-      new ChangeMessageVisibilityCommand({
-        QueueUrl: queueUrl,
-        ReceiptHandle: receiptHandle,
-        VisibilityTimeout: seconds,
-      }),
-    );
+  /**
+   * Hides received messages for `seconds` more each (SQS: at most 12 h), ten to a call.
+   * Returns the receipt handles SQS did not change; those come back after the queue's own
+   * visibility timeout instead.
+   */
+  async delay(
+    queueUrl: string,
+    holds: readonly { receiptHandle: string; seconds: number }[],
+  ): Promise<string[]> {
+    const unchanged: string[] = [];
+    for (let start = 0; start < holds.length; start += VISIBILITY_BATCH) {
+      const group = holds.slice(start, start + VISIBILITY_BATCH);
+      const out = await this.#client.send(
+        new ChangeMessageVisibilityBatchCommand({
+          QueueUrl: queueUrl,
+          Entries: group.map((hold, index) => ({
+            Id: String(index),
+            ReceiptHandle: hold.receiptHandle,
+            VisibilityTimeout: hold.seconds,
+          })),
+        }),
+      );
+      for (const failed of out.Failed ?? []) {
+        const hold = group[Number(failed.Id)];
+        if (hold !== undefined) unchanged.push(hold.receiptHandle);
+      }
+    }
+    return unchanged;
   }
 
   async deadLetter(letter: DeadLetter): Promise<void> {

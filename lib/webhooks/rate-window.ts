@@ -63,3 +63,25 @@ export function take(
   for (let i = 0; i < granted; i += 1) sent.push(nowMs);
   return { state: { sent, blockedUntil: state.blockedUntil }, granted };
 }
+
+/**
+ * When the next `count` sends would be allowed, each taken as soon as allowed: where to put
+ * waiting messages back so that each returns for a send of its own, not all for the next one.
+ */
+export function upcomingSlots(
+  state: WindowState,
+  limits: RateLimits,
+  nowMs: number,
+  count: number,
+): number[] {
+  const slots: number[] = [];
+  let current = state;
+  let at = nowMs;
+  while (slots.length < count) {
+    at = nextFreeAt(current, limits, at);
+    const taken = take(current, limits, at, count - slots.length);
+    for (let i = 0; i < taken.granted; i += 1) slots.push(at);
+    current = taken.state;
+  }
+  return slots;
+}

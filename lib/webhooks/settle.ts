@@ -67,6 +67,7 @@ export async function settle(
       : undefined;
   // A throttle or a Retry-After holds every sender back, not only this message.
   if (pause !== undefined) await deps.window.block(batch.endpoint.name, now + pause);
+  const holds: Hold[] = [];
   for (const item of items) {
     const entry = {
       eventId: item.id,
@@ -93,7 +94,7 @@ export async function settle(
     if (delayMs !== undefined) {
       batch.tally.retried += 1;
       batch.attemptLog.push({ ...entry, attempt: made, outcome: 'retry', reason: outcome.reason });
-      await hold(deps, batch, item, delayMs);
+      holds.push({ item, delayMs });
       continue;
     }
     const reason =
@@ -103,6 +104,7 @@ export async function settle(
     batch.attemptLog.push({ ...entry, attempt: made, outcome: 'dead', reason });
     await deadLetter(deps, batch, item, { reason, attempts: made, lastStatus: outcome.status });
   }
+  await hold(deps, batch, holds);
 }
 
 /** Puts items back without an attempt: the window has no slot, or the Lambda no time. */
@@ -113,16 +115,35 @@ export async function defer(
   untilMs: number,
 ): Promise<void> {
   const delayMs = Math.max(0, untilMs - deps.clock.now());
-  for (const item of items) await hold(deps, batch, item, delayMs);
+  await hold(
+    deps,
+    batch,
+    items.map((item) => ({ item, delayMs })),
+  );
 }
 
-async function hold(deps: SettleDeps, batch: BatchState, item: Item, delayMs: number) {
-  batch.failures.add(item.record.messageId);
+interface Hold {
+  readonly item: Item;
+  readonly delayMs: number;
+}
+
+/** Leaves the items in the queue, each hidden until its next turn. */
+async function hold(deps: SettleDeps, batch: BatchState, holds: readonly Hold[]) {
+  if (holds.length === 0) return;
+  for (const { item } of holds) batch.failures.add(item.record.messageId);
   try {
-    await deps.queue.delay(batch.queueUrl, item.record.receiptHandle, toVisibilitySeconds(delayMs));
+    const unchanged = await deps.queue.delay(
+      batch.queueUrl,
+      holds.map(({ item, delayMs }) => ({
+        receiptHandle: item.record.receiptHandle,
+        seconds: toVisibilitySeconds(delayMs),
+      })),
+    );
+    // They still come back: after the queue's own visibility timeout instead.
+    if (unchanged.length > 0)
+      deps.log.warn('visibility change failed', { count: unchanged.length });
   } catch (error: unknown) {
-    // It still comes back: after the queue's own visibility timeout instead.
-    deps.log.warn('visibility change failed', { eventId: item.id, error: errorText(error) });
+    deps.log.warn('visibility change failed', { count: holds.length, error: errorText(error) });
   }
 }
 

@@ -22,7 +22,8 @@ const named = (robot: RobotFake, count: number) =>
     (name) => !robot.transcript().includes(name),
   );
 
-describe('rate limits across two concurrent executions', () => {
+// moto's SQS slows as a queue fills (every receive walks the queue): bursts take a while.
+describe('rate limits across two concurrent executions', { timeout: 240_000 }, () => {
   let w: WebhookWorld;
   afterEach(async () => {
     await w.close();
@@ -50,16 +51,32 @@ describe('rate limits across two concurrent executions', () => {
     await w.publish(events);
     await w.drain();
 
-    for (const name of ['wecom', 'feishu', 'dingtalk']) {
-      const robot = w.endpoint(name).spec.receiver as RobotFake;
-      const stats = robot.stats();
-      expect(named(robot, 120), name).toEqual([]);
-      expect(stats.rejected, name).toEqual({});
-      expect(stats.peakPerMinute, name).toBeLessThanOrEqual(name === 'feishu' ? 100 : 20);
-      expect(robot.transcript(), name).toMatch(/\d+ 条新线索/);
-      expect(robot.messages.length, name).toBeLessThan(120);
-      expect(await w.deadLetters(name)).toEqual([]);
-    }
+    const limits = { wecom: 20, feishu: 100, dingtalk: 20 };
+    const seen = Object.fromEntries(
+      Object.entries(limits).map(([name, limit]) => {
+        const robot = w.endpoint(name).spec.receiver as RobotFake;
+        const stats = robot.stats();
+        return [
+          name,
+          {
+            missing: named(robot, 120),
+            rejected: stats.rejected,
+            withinLimit: stats.peakPerMinute <= limit,
+            digests: /\d+ 条新线索/.test(robot.transcript()),
+            fewerMessagesThanEvents: robot.messages.length < 120,
+          },
+        ];
+      }),
+    );
+    const healthy = {
+      missing: [],
+      rejected: {},
+      withinLimit: true,
+      digests: true,
+      fewerMessagesThanEvents: true,
+    };
+    expect(seen).toEqual({ wecom: healthy, feishu: healthy, dingtalk: healthy });
+    for (const name of Object.keys(limits)) expect(await w.deadLetters(name)).toEqual([]);
     const feishu = w.endpoint('feishu').spec.receiver as FeishuBotFake;
     expect(feishu.stats().peakPerSecond).toBeLessThanOrEqual(5);
   });

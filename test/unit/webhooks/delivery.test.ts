@@ -7,7 +7,11 @@ import {
   PutCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { ChangeMessageVisibilityCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import {
+  ChangeMessageVisibilityBatchCommand,
+  SendMessageCommand,
+  SQSClient,
+} from '@aws-sdk/client-sqs';
 import { GetParameterCommand, ParameterNotFound, SSMClient } from '@aws-sdk/client-ssm';
 import type { SQSRecord } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -123,7 +127,7 @@ describe('one batch through the delivery, AWS mocked', () => {
     dynamo.on(PutCommand).resolves({});
     dynamo.on(BatchWriteCommand).resolves({});
     dynamo.on(UpdateCommand).resolves({ Attributes: { attempts: 1 } });
-    sqs.on(ChangeMessageVisibilityCommand).resolves({});
+    sqs.on(ChangeMessageVisibilityBatchCommand).resolves({});
     sqs.on(SendMessageCommand).resolves({});
   });
 
@@ -193,10 +197,9 @@ describe('one batch through the delivery, AWS mocked', () => {
       Key: { pk: 'WEBHOOK#crm', sk: 'TRY#weiban:corp-1:842:1' },
       UpdateExpression: expect.stringContaining('ADD attempts :one'),
     });
-    expect(sqs).toHaveReceivedCommandWith(ChangeMessageVisibilityCommand, {
+    expect(sqs).toHaveReceivedCommandWith(ChangeMessageVisibilityBatchCommand, {
       QueueUrl: 'https://sqs.ap-northeast-1.amazonaws.com/123456789012/forms-Webhookcrm',
-      ReceiptHandle: 'rh-1',
-      VisibilityTimeout: 5,
+      Entries: [{ Id: '0', ReceiptHandle: 'rh-1', VisibilityTimeout: 5 }],
     });
     expect(sqs).toHaveReceivedCommandTimes(SendMessageCommand, 0);
   });
@@ -251,8 +254,8 @@ describe('one batch through the delivery, AWS mocked', () => {
     expect(http.sent).toEqual([]);
     expect(response.batchItemFailures).toEqual([{ itemIdentifier: 'm-1' }]);
     expect(dynamo).toHaveReceivedCommandTimes(UpdateCommand, 0);
-    expect(sqs).toHaveReceivedCommandWith(ChangeMessageVisibilityCommand, {
-      VisibilityTimeout: 31,
+    expect(sqs).toHaveReceivedCommandWith(ChangeMessageVisibilityBatchCommand, {
+      Entries: [{ Id: '0', ReceiptHandle: 'rh-1', VisibilityTimeout: 31 }],
     });
   });
 
@@ -262,8 +265,8 @@ describe('one batch through the delivery, AWS mocked', () => {
     ]);
 
     expect(response.batchItemFailures).toEqual([{ itemIdentifier: 'm-1' }]);
-    expect(sqs).toHaveReceivedCommandWith(ChangeMessageVisibilityCommand, {
-      VisibilityTimeout: 120,
+    expect(sqs).toHaveReceivedCommandWith(ChangeMessageVisibilityBatchCommand, {
+      Entries: [{ Id: '0', ReceiptHandle: 'rh-1', VisibilityTimeout: 120 }],
     });
     const block = dynamo
       .commandCalls(UpdateCommand)

@@ -9,7 +9,13 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { VirtualClock } from '../../../dev/virtual-clock.js';
 import { DynamoWebhookRate } from '../../../lib/store/webhook-rate.js';
-import { EMPTY_WINDOW, freeSlots, nextFreeAt, take } from '../../../lib/webhooks/rate-window.js';
+import {
+  EMPTY_WINDOW,
+  freeSlots,
+  nextFreeAt,
+  take,
+  upcomingSlots,
+} from '../../../lib/webhooks/rate-window.js';
 
 const wecom = { perMinute: 20 };
 const feishu = { perMinute: 100, perSecond: 5 };
@@ -41,6 +47,24 @@ describe('the send window', () => {
     expect(take(first.state, feishu, t0 + 1_999, 1).granted).toBe(0);
     expect(nextFreeAt(first.state, feishu, t0)).toBe(t0 + 2_000);
     expect(take(first.state, feishu, t0 + 2_000, 10).granted).toBe(5);
+  });
+
+  it('spreads waiting messages over the sends to come, one send each', () => {
+    let state = EMPTY_WINDOW;
+    for (let i = 0; i < 20; i += 1) state = take(state, wecom, t0 + i * 3_000, 1).state;
+
+    const slots = upcomingSlots(state, wecom, t0 + 57_000, 3);
+
+    expect(slots).toEqual([t0 + 61_000, t0 + 64_000, t0 + 67_000]);
+    expect(upcomingSlots(EMPTY_WINDOW, feishu, t0, 7)).toEqual([
+      t0,
+      t0,
+      t0,
+      t0,
+      t0,
+      t0 + 2_000,
+      t0 + 2_000,
+    ]);
   });
 
   it('sends nothing while blocked', () => {
