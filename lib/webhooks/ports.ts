@@ -1,6 +1,11 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
+import type { SQSRecord } from 'aws-lambda';
+import type { Clock } from '../clock.js';
+import type { FormEvent } from '../events.js';
 import type { Grant } from '../store/webhook-rate.js';
 import type { AttemptRecord } from '../store/webhook-attempts.js';
+import type { Endpoint } from './endpoints.js';
+import type { HttpSender } from './http.js';
 import type { DeadLetter } from './queue.js';
 import type { RateLimits } from './rate-window.js';
 
@@ -57,3 +62,50 @@ export const emptyTally = (endpoint: string): DeliveryTally => ({
   digests: 0,
   latencies: [],
 });
+
+/** One received message a batch is responsible for. */
+export interface Item {
+  readonly record: SQSRecord;
+  /** The event id, the `webhook-id` of every attempt. */
+  readonly id: string;
+  /** Attempts made before this delivery. */
+  readonly attemptsBefore: number;
+}
+
+/** A received message and the event it carries. */
+export interface Received {
+  readonly item: Item;
+  readonly event: FormEvent;
+}
+
+/** One endpoint's batch in progress: what is left in the queue, counts and the attempt log. */
+export interface BatchState {
+  readonly endpoint: Endpoint;
+  readonly queueUrl: string;
+  readonly tally: DeliveryTally;
+  /** Message ids to report as batchItemFailures: they stay in the queue. */
+  readonly failures: Set<string>;
+  readonly attemptLog: AttemptRecord[];
+}
+
+export interface SettleDeps {
+  readonly clock: Clock;
+  readonly window: SendWindow;
+  readonly attempts: AttemptStore;
+  readonly queue: DeliveryQueue;
+  readonly log: DeliveryLog;
+}
+
+export interface DeliveryDeps extends SettleDeps {
+  readonly http: HttpSender;
+  readonly parameters: ParameterSource;
+  readonly allowLoopback: boolean;
+  /** The longest one send may take (the HTTP timeout), to keep inside the Lambda deadline. */
+  readonly sendTimeoutMs: number;
+}
+
+export interface DeliveryContext {
+  /** Lambda time left, in ms. */
+  readonly remainingMs: () => number;
+  readonly signal?: AbortSignal;
+}

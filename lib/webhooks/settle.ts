@@ -1,50 +1,17 @@
-import type { SQSMessageAttributes, SQSRecord } from 'aws-lambda';
+import type { SQSMessageAttributes } from 'aws-lambda';
 import type { MessageAttributeValue } from '@aws-sdk/client-sqs';
-import type { Clock } from '../clock.js';
-import type { AttemptRecord } from '../store/webhook-attempts.js';
 import type { Outcome } from './classify.js';
-import type { Endpoint } from './endpoints.js';
-import type {
-  AttemptStore,
-  DeliveryLog,
-  DeliveryQueue,
-  DeliveryTally,
-  SendWindow,
-} from './ports.js';
+import type { BatchState, Item, SettleDeps } from './ports.js';
+import type { RateLimits } from './rate-window.js';
 import { clampToSchedule, nextDelayMs, toVisibilitySeconds } from './schedule.js';
-
-/** One received message this batch is responsible for. */
-export interface Item {
-  readonly record: SQSRecord;
-  /** The event id, the `webhook-id` of every attempt. */
-  readonly id: string;
-  /** Attempts made before this delivery. */
-  readonly attemptsBefore: number;
-}
-
-export interface SettleDeps {
-  readonly clock: Clock;
-  readonly window: SendWindow;
-  readonly attempts: AttemptStore;
-  readonly queue: DeliveryQueue;
-  readonly log: DeliveryLog;
-}
-
-/** One endpoint's batch in progress: what is left in the queue, counts and the attempt log. */
-export interface BatchState {
-  readonly endpoint: Endpoint;
-  readonly queueUrl: string;
-  readonly tally: DeliveryTally;
-  /** Message ids to report as batchItemFailures: they stay in the queue. */
-  readonly failures: Set<string>;
-  readonly attemptLog: AttemptRecord[];
-}
 
 export interface AttemptFacts {
   readonly latencyMs: number;
   readonly answer: string;
   /** Events in the message (a digest carries several). */
   readonly events: number;
+  /** Where it went, as it may be shown (keys masked); absent when nothing was sent. */
+  readonly to?: string;
 }
 
 /**
@@ -60,6 +27,7 @@ export async function settle(
   facts: AttemptFacts,
 ): Promise<void> {
   const now = deps.clock.now();
+  if (facts.to !== undefined) logAttempt(deps, batch, outcome, facts);
   const pause =
     outcome.kind === 'retry'
       ? (outcome.pauseMs ??
@@ -105,6 +73,26 @@ export async function settle(
     await deadLetter(deps, batch, item, { reason, attempts: made, lastStatus: outcome.status });
   }
   await hold(deps, batch, holds);
+}
+
+/**
+ * Puts each group back until its own upcoming send in the window, so that a backlog is
+ * received about once more rather than at every free send. Not an attempt.
+ */
+export async function deferToSlots(
+  deps: SettleDeps,
+  batch: BatchState,
+  limits: RateLimits,
+  groups: readonly (readonly Item[])[],
+): Promise<void> {
+  if (groups.length === 0) return;
+  const slots = await deps.window.slots(batch.endpoint.name, limits, groups.length);
+  const byTime = new Map<number, Item[]>();
+  groups.forEach((group, index) => {
+    const at = slots[index] ?? deps.clock.now();
+    byTime.set(at, [...(byTime.get(at) ?? []), ...group]);
+  });
+  for (const [at, items] of byTime) await defer(deps, batch, items, at);
 }
 
 /** Puts items back without an attempt: the window has no slot, or the Lambda no time. */
@@ -184,6 +172,24 @@ function sdkAttributes(attributes: SQSMessageAttributes): Record<string, Message
     }
   }
   return out;
+}
+
+function logAttempt(deps: SettleDeps, batch: BatchState, outcome: Outcome, facts: AttemptFacts) {
+  const fields = {
+    endpoint: batch.endpoint.name,
+    to: facts.to,
+    status: outcome.status,
+    ...(outcome.code !== undefined && { code: outcome.code }),
+    events: facts.events,
+    latencyMs: facts.latencyMs,
+  };
+  if (outcome.kind === 'delivered') deps.log.debug('webhook delivered', fields);
+  else
+    deps.log.info('webhook attempt failed', {
+      ...fields,
+      outcome: outcome.kind,
+      reason: outcome.reason,
+    });
 }
 
 export const errorText = (error: unknown): string =>

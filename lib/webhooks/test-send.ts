@@ -1,11 +1,10 @@
-import type { FormEvent } from '../events.js';
-import { toMessage } from '../events.js';
+import { toMessage, type FormEvent } from '../events.js';
 import { answerPreview, classify, type Outcome } from './classify.js';
-import type { DeliveryDeps } from './delivery.js';
+import type { DeliveryDeps } from './ports.js';
+import { limitsOf, robotRequest, standardRequest } from './requests.js';
 import { isRobot, type Endpoint } from './endpoints.js';
 import { composeSingle, DIALECTS } from './robots/compose.js';
 import { toLead } from './robots/lead.js';
-import { standardHeaders, USER_AGENT } from './standard.js';
 import { resolveTarget } from './target.js';
 
 /** What `webhooks test` did: sent and came to an outcome, or had to wait for the window. */
@@ -33,36 +32,17 @@ export async function sendTestEvent(
     allowLoopback: deps.allowLoopback,
     nowMs: deps.clock.now(),
   });
-  const limits = {
-    perMinute: endpoint.ratePerMinute,
-    ...(endpoint.ratePerSecond !== undefined && { perSecond: endpoint.ratePerSecond }),
-  };
-  const grant = await deps.window.take(endpoint.name, limits, 1);
+  const grant = await deps.window.take(endpoint.name, limitsOf(endpoint), 1);
   if (grant.granted === 0) return { sent: false, nextAt: grant.nextAt };
   const nowMs = deps.clock.now();
-  let request: { url: string; headers: Record<string, string>; body: string };
-  if (isRobot(endpoint.format)) {
-    const dialect = DIALECTS[endpoint.format];
-    const signed = dialect.request(composeSingle(dialect, toLead(event)).payload, {
-      url: target.url,
-      ...(target.secret !== undefined && { secret: target.secret }),
-      nowMs,
-    });
-    request = {
-      ...signed,
-      headers: { 'content-type': 'application/json', 'user-agent': USER_AGENT },
-    };
-  } else {
-    const body = toMessage(event).body;
-    request = {
-      url: target.url,
-      body,
-      headers: standardHeaders({ id: event.id, body, keys: target.keys ?? [], nowMs }),
-    };
-  }
+  const dialect = isRobot(endpoint.format) ? DIALECTS[endpoint.format] : undefined;
+  const request =
+    dialect === undefined
+      ? standardRequest(target, { id: event.id, body: toMessage(event).body, nowMs })
+      : robotRequest(dialect, composeSingle(dialect, toLead(event)).payload, target, nowMs);
   const result = await deps.http.post(request);
   const outcome = classify(result, {
-    ...(isRobot(endpoint.format) && { dialect: DIALECTS[endpoint.format] }),
+    ...(dialect !== undefined && { dialect }),
     nowMs: deps.clock.now(),
   });
   const answer = answerPreview(result, target.redactor);
