@@ -136,7 +136,7 @@ describe('one batch through the delivery, AWS mocked', () => {
     vi.unstubAllEnvs();
   });
 
-  const run = async (http: HttpSender, records: SQSRecord[]) => {
+  const run = async (http: HttpSender, records: SQSRecord[], remainingMs = 60_000) => {
     const service = createDeliverService({
       config,
       clients: {
@@ -150,7 +150,7 @@ describe('one batch through the delivery, AWS mocked', () => {
     });
     return deliverHandler(service, { log })(
       { Records: records },
-      lambdaContext({ awsRequestId: 'req-1', getRemainingTimeInMillis: () => 60_000 }),
+      lambdaContext({ awsRequestId: 'req-1', getRemainingTimeInMillis: () => remainingMs }),
     );
   };
 
@@ -275,6 +275,51 @@ describe('one batch through the delivery, AWS mocked', () => {
     const until = Number(block?.ExpressionAttributeValues?.[':until']);
     expect(until - clock.now()).toBeGreaterThan(119_000);
     expect(until - clock.now()).toBeLessThanOrEqual(120_000);
+  });
+
+  it('starts no send with less Lambda time left than a send may take, and counts no attempt', async () => {
+    const http = new ScriptedHttp(() => status(200));
+
+    const response = await run(http, [record(ARN, 1), record(ROBOT_ARN, 2)], 19_000);
+
+    expect(http.sent).toEqual([]);
+    expect(response.batchItemFailures).toEqual([
+      { itemIdentifier: 'm-1' },
+      { itemIdentifier: 'm-2' },
+    ]);
+    expect(dynamo).toHaveReceivedCommandTimes(UpdateCommand, 0);
+    expect(sqs).toHaveReceivedCommandWith(ChangeMessageVisibilityBatchCommand, {
+      Entries: [{ Id: '0', ReceiptHandle: 'rh-1', VisibilityTimeout: 0 }],
+    });
+  });
+
+  it('merges a robot batch larger than the free sends into a digest, and counts it', async () => {
+    const now = clock.now();
+    dynamo.on(GetCommand).resolves({
+      Item: {
+        sent: Array.from({ length: 19 }, (_, i) => now - 30_000 + i),
+        blocked_until: 0,
+        version: 1,
+      },
+    });
+    const http = new ScriptedHttp(() => status(200, '{"errcode":0,"errmsg":"ok"}'));
+
+    const response = await run(
+      http,
+      [1, 2, 3].map((u) => record(ROBOT_ARN, u)),
+    );
+
+    expect(response.batchItemFailures).toEqual([]);
+    expect(http.sent).toHaveLength(1);
+    const sent = JSON.parse(http.sent[0]?.body ?? '{}') as { markdown: { content: string } };
+    expect(sent.markdown.content.split('\n')).toEqual([
+      '**3 条新线索**',
+      expect.stringContaining('> 1. 张三（上海市）提交了《2026 秋季课程报名》'),
+      expect.stringContaining('> 2. '),
+      expect.stringContaining('> 3. '),
+    ]);
+    const doc = findDocument(emf.documents(), { service: 'weiban-forms-test', endpoint: 'sales' });
+    expect(doc).toMatchObject({ webhook_delivered: 3, webhook_digests: 1, webhook_failed: 0 });
   });
 
   it('dead-letters when the secret parameter does not exist, sending nothing', async () => {
