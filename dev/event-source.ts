@@ -59,6 +59,8 @@ export class LocalEventSource {
   readonly #hidden = new Map<string, Hidden>();
   readonly #byHandle = new Map<string, string>();
   #running: Promise<void> | undefined;
+  /** One ReceiveMessage at a time: concurrent receives make the emulator hand out repeats. */
+  #receiving: Promise<unknown> = Promise.resolve();
   #stop = false;
 
   constructor(options: LocalEventSourceOptions) {
@@ -190,7 +192,13 @@ export class LocalEventSource {
     return { records: messages.length, failures: messages.length - done.length };
   }
 
-  async #receive(): Promise<Message[]> {
+  #receive(): Promise<Message[]> {
+    const next = this.#receiving.then(() => this.#gather());
+    this.#receiving = next.catch(() => undefined);
+    return next;
+  }
+
+  async #gather(): Promise<Message[]> {
     const messages: Message[] = [];
     const until = Date.now() + this.#o.batchingWindowMs;
     while (messages.length < this.#o.batchSize) {

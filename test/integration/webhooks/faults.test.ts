@@ -81,7 +81,11 @@ describe('webhook faults, through the real handler fed from moto SQS', () => {
     await w.drain(['crm']);
 
     const crm = crmOf(w);
-    // The slow answer came after the sender had given up; the receiver saw both attempts.
+    // The slow attempt is still being answered when the retry has been delivered.
+    for (let waited = 0; crm.deliveries.length < 2 && waited < 10_000; waited += 100) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    // The receiver processed both: the one the sender gave up on, and the retry.
     expect(crm.deliveries.map((d) => d.id)).toEqual([event.id, event.id]);
     expect(new Set(crm.deliveries.map((d) => d.timestamp)).size).toBe(2);
     expect(offsets(crm.arrivals)[1]).toBeGreaterThanOrEqual(15 * S + 5 * S);

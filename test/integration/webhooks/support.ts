@@ -1,25 +1,20 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { SubscribeCommand } from '@aws-sdk/client-sns';
-import {
-  ChangeMessageVisibilityCommand,
-  CreateQueueCommand,
-  GetQueueAttributesCommand,
-  ReceiveMessageCommand,
-  SQSClient,
-} from '@aws-sdk/client-sqs';
-import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { CreateTopicCommand } from '@aws-sdk/client-sns';
+import { ChangeMessageVisibilityCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
+import { SSMClient } from '@aws-sdk/client-ssm';
 import { inject, vi } from 'vitest';
-import { LocalEventSource, type DrainResult } from '../../../dev/event-source.js';
-import type { RobotFake, StandardReceiver } from '../../../dev/receivers/index.js';
+import type { DrainResult } from '../../../dev/event-source.js';
+import {
+  startLocalWebhooks,
+  type LocalEndpoint,
+  type LocalEndpointSpec,
+  type LocalWebhooks,
+} from '../../../dev/local-webhooks.js';
 import { createTable } from '../../../dev/table.js';
 import { VirtualClock } from '../../../dev/virtual-clock.js';
-import { loadDeliverConfig } from '../../../lib/config.js';
 import { toMessage, type FormEvent } from '../../../lib/events.js';
 import { SnsPublisher } from '../../../lib/publish/sns.js';
-import { deliverHandler } from '../../../lib/webhooks/handler.js';
-import type { Format } from '../../../lib/webhooks/endpoints.js';
-import { createDeliverService, type DeliverService } from '../../../lib/webhooks/service.js';
+import type { DeliverService } from '../../../lib/webhooks/service.js';
 import { awsClients, type AwsClients } from '../../support/aws.js';
 
 const region = 'us-east-1';
@@ -28,25 +23,8 @@ const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
 /** A Standard Webhooks secret made for one test run. */
 export const newSecret = (): string => `whsec_${randomBytes(24).toString('base64')}`;
 
-export interface EndpointSpec {
-  readonly name: string;
-  readonly format: Format;
-  readonly receiver: StandardReceiver | RobotFake;
-  /** The standard endpoint's secret(s) as stored in SSM, or a robot's signing secret. */
-  readonly secret?: string;
-  readonly filterPolicy?: Record<string, unknown>;
-  readonly ratePerMinute?: number;
-  /** The URL stored in SSM; the receiver's own by default. */
-  readonly url?: string;
-}
-
-export interface WorldEndpoint {
-  readonly spec: EndpointSpec;
-  readonly queueUrl: string;
-  readonly queueArn: string;
-  readonly dlqUrl: string;
-  readonly source: LocalEventSource;
-}
+export type EndpointSpec = LocalEndpointSpec;
+export type WorldEndpoint = LocalEndpoint;
 
 /** A dead letter as an operator finds it in the endpoint's DLQ. */
 export interface DeadLetterSeen {
@@ -65,12 +43,10 @@ export class WebhookWorld {
   readonly aws: AwsClients;
   readonly ssm: SSMClient;
   readonly tableName = `hooks-${randomUUID().slice(0, 8)}`;
-  readonly endpoints = new Map<string, WorldEndpoint>();
-  readonly services: DeliverService[] = [];
   readonly logs: { level: string; message: string; extra: unknown }[] = [];
   topicArn = '';
   #specs: readonly EndpointSpec[];
-  #handlerClients: SQSClient[] = [];
+  #local: LocalWebhooks | undefined;
 
   private constructor(specs: readonly EndpointSpec[], clock: VirtualClock) {
     this.#specs = specs;
@@ -100,85 +76,41 @@ export class WebhookWorld {
       topicArn ??
       (await this.aws.sns.send(new CreateTopicCommand({ Name: this.tableName }))).TopicArn ??
       '';
-    await Promise.all(this.#specs.map((spec) => spec.receiver.start()));
-    const entries = [];
-    const made: Omit<WorldEndpoint, 'source'>[] = [];
-    for (const spec of this.#specs) {
-      const queue = await this.#queue(`${this.tableName}-${spec.name}`);
-      const dlq = await this.#queue(`${this.tableName}-${spec.name}-dlq`);
-      await this.aws.sns.send(
-        new SubscribeCommand({
-          TopicArn: this.topicArn,
-          Protocol: 'sqs',
-          Endpoint: queue.arn,
-          Attributes: {
-            RawMessageDelivery: 'true',
-            ...(spec.filterPolicy !== undefined && {
-              FilterPolicy: JSON.stringify(spec.filterPolicy),
-            }),
-          },
-        }),
-      );
-      const prefix = `/${this.tableName}/${spec.name}`;
-      const url = spec.url ?? urlOf(spec.receiver);
-      if (spec.format === 'standard') {
-        await this.#put(`${prefix}/secret`, spec.secret ?? newSecret());
-      } else {
-        await this.#put(`${prefix}/url`, url);
-        if (spec.secret !== undefined) await this.#put(`${prefix}/secret`, spec.secret);
-      }
-      entries.push({
-        name: spec.name,
-        format: spec.format,
-        ...(spec.format === 'standard'
-          ? { url, secretParam: `${prefix}/secret` }
-          : {
-              urlParam: `${prefix}/url`,
-              ...(spec.secret !== undefined && { secretParam: `${prefix}/secret` }),
-            }),
-        ...(spec.ratePerMinute !== undefined && { ratePerMinute: spec.ratePerMinute }),
-        queueArn: queue.arn,
-        dlqUrl: dlq.url,
-      });
-      made.push({ spec, queueUrl: queue.url, queueArn: queue.arn, dlqUrl: dlq.url });
-    }
-    const config = loadDeliverConfig({
-      TABLE_NAME: this.tableName,
-      WEBHOOK_ALLOW_LOOPBACK: 'true',
-      WEBHOOKS: JSON.stringify(entries),
+    const moto = inject('motoEndpoint');
+    this.#local = await startLocalWebhooks({
+      sns: this.aws.sns,
+      sqs: this.aws.sqs,
+      sqsConfig: { region, credentials, endpoint: moto },
+      ssm: this.ssm,
+      dynamo: this.aws.doc,
+      tableName: this.tableName,
+      topicArn: this.topicArn,
+      specs: this.#specs.map((spec) =>
+        spec.format === 'standard' && spec.secret === undefined
+          ? { ...spec, secret: newSecret() }
+          : spec,
+      ),
+      clock: this.clock,
+      prefix: this.tableName,
+      robotBatchingWindowMs: 300,
+      log: (container) => {
+        const log =
+          (level: string) =>
+          (message: string, ...extra: unknown[]) => {
+            this.logs.push({ level, message, extra: { container, extra } });
+          };
+        return { debug: vi.fn(), info: log('info'), warn: log('warn'), error: log('error') };
+      },
     });
-    // Two containers: separate clients, SSM caches and processes' worth of state; one table.
-    const handlers = [0, 1].map((container) => {
-      const sqs = new SQSClient({ region, credentials, endpoint: inject('motoEndpoint') });
-      this.#handlerClients.push(sqs);
-      const log =
-        (level: string) =>
-        (message: string, ...extra: unknown[]) => {
-          this.logs.push({ level, message, extra: { container, extra } });
-        };
-      const service = createDeliverService({
-        config,
-        clients: { dynamo: this.aws.doc, sqs, ssm: this.ssm },
-        log: { debug: vi.fn(), info: log('info'), warn: log('warn'), error: log('error') },
-        clock: this.clock,
-      });
-      this.services.push(service);
-      return deliverHandler(service, { log: { info: vi.fn() } });
-    });
-    for (const endpoint of made) {
-      const robot = endpoint.spec.format !== 'standard';
-      const source = new LocalEventSource({
-        sqs: this.aws.sqs,
-        queueUrl: endpoint.queueUrl,
-        queueArn: endpoint.queueArn,
-        handlers,
-        batchSize: robot ? 50 : 10,
-        batchingWindowMs: robot ? 300 : 0,
-        clock: this.clock,
-      });
-      for (const client of this.#handlerClients) source.watch(client);
-      this.endpoints.set(endpoint.spec.name, { ...endpoint, source });
-    }
+  }
+
+  get endpoints(): ReadonlyMap<string, WorldEndpoint> {
+    return this.#local?.endpoints ?? new Map();
+  }
+
+  /** The deliver containers, one per concurrent execution. */
+  get services(): readonly DeliverService[] {
+    return this.#local?.services ?? [];
   }
 
   endpoint(name: string): WorldEndpoint {
@@ -246,31 +178,8 @@ export class WebhookWorld {
   }
 
   async close(): Promise<void> {
-    await Promise.all(this.#specs.map((spec) => spec.receiver.stop()));
-    for (const client of this.#handlerClients) client.destroy();
+    await this.#local?.close();
     this.ssm.destroy();
     this.aws.destroy();
   }
-
-  async #queue(name: string): Promise<{ url: string; arn: string }> {
-    const { QueueUrl: url } = await this.aws.sqs.send(
-      new CreateQueueCommand({ QueueName: name, Attributes: { VisibilityTimeout: '360' } }),
-    );
-    const { Attributes: attributes } = await this.aws.sqs.send(
-      new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['QueueArn'] }),
-    );
-    if (url === undefined || attributes?.QueueArn === undefined)
-      throw new Error(`queue ${name} not made`);
-    return { url, arn: attributes.QueueArn };
-  }
-
-  async #put(name: string, value: string): Promise<void> {
-    await this.ssm.send(
-      new PutParameterCommand({ Name: name, Value: value, Type: 'SecureString', Overwrite: true }),
-    );
-  }
-}
-
-function urlOf(receiver: StandardReceiver | RobotFake): string {
-  return 'webhookUrl' in receiver ? receiver.webhookUrl() : `${receiver.url}/hooks/weiban`;
 }
