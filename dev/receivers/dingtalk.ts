@@ -21,6 +21,7 @@ export interface DingtalkOptions extends RobotOptions {
  * 410100 over 20 a minute (then every message for 10 minutes), 460101 too long.
  */
 export class DingtalkRobotFake extends RobotFake {
+  protected readonly label = 'DingTalk';
   readonly #keywords: readonly string[] | undefined;
   #blockedUntil = 0;
 

@@ -20,6 +20,7 @@ export interface FeishuOptions extends RobotOptions {
  * keyword, 11232 frequency limited (over 100 a minute or 5 a second), 9499 bad request.
  */
 export class FeishuBotFake extends RobotFake {
+  protected readonly label = 'Feishu';
   readonly #keywords: readonly string[] | undefined;
 
   constructor(options: FeishuOptions) {

@@ -34,6 +34,9 @@ export abstract class RobotFake extends FakeReceiver {
   /** The robot's webhook URL with its key, as an operator would store it in SSM. */
   abstract webhookUrl(): string;
 
+  /** The robot's name in printed lines. */
+  protected abstract readonly label: string;
+
   /** Every message's text joined, to search for what the group saw. */
   transcript(): string {
     return this.messages.map((message) => message.text).join('\n---\n');
@@ -41,7 +44,7 @@ export abstract class RobotFake extends FakeReceiver {
 
   protected keep(arrival: Arrival, body: unknown, text: string): void {
     this.messages.push({ at: arrival.at, text, body });
-    this.accepted(`${this.constructor.name}: ${text.split('\n')[0] ?? ''}`);
+    this.accepted(`${this.label} ${text.replace(/\n+/g, ' | ')}`);
   }
 
   protected parse(arrival: Arrival): unknown {

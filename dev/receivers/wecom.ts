@@ -12,6 +12,7 @@ const TEXT_BYTES = 2048;
  * content too long, 40008 unknown message type, 44004 empty content.
  */
 export class WecomRobotFake extends RobotFake {
+  protected readonly label = 'WeCom';
   webhookUrl(): string {
     return `${this.url}/cgi-bin/webhook/send?key=${encodeURIComponent(this.key)}`;
   }

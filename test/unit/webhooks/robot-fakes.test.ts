@@ -165,6 +165,22 @@ describe('robot answers the fakes give as the docs say', () => {
     expect((await send(fake, 'dingtalk', { clock })).kind).toBe('delivered');
   });
 
+  it('prints each accepted message as one line, for npm start', async () => {
+    const clock = new VirtualClock();
+    const lines: string[] = [];
+    const fake = new WecomRobotFake({ clock, key: KEY, onDelivery: (line) => lines.push(line) });
+    await fake.start();
+    fakes.push(fake);
+
+    await send(fake, 'wecom', { clock });
+
+    expect(lines).toEqual([
+      expect.stringMatching(
+        /^WeCom 新线索：张三（上海市）提交了《2026 秋季课程报名》 \| > 提交时间：/,
+      ),
+    ]);
+  });
+
   it('a WeCom robot refuses markdown over 4096 bytes', async () => {
     const clock = new VirtualClock();
     const fake = await robot('wecom', clock);
