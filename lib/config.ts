@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parseEndpoints, type Endpoint } from './webhooks/endpoints.js';
 
 /** Weiban: fewer than 5 requests in processing per corp (10052; docs/weiban-api.md#limits). */
 export const HARD_MAX_IN_FLIGHT = 4;
@@ -325,4 +326,45 @@ function weibanPart(e: z.infer<typeof weibanSchema>): WeibanConfig {
     tokenTtlFallbackSeconds: e.WEIBAN_TOKEN_TTL_SECONDS,
     requestTimeoutMs: e.WEIBAN_REQUEST_TIMEOUT_MS,
   };
+}
+
+/** What the deliver function needs: the table and the webhook endpoints. */
+export interface DeliverConfig {
+  readonly tableName: string;
+  readonly webhooks: readonly Endpoint[];
+  /** Plain http to a loopback host is allowed (local runs and tests only; never in the template). */
+  readonly allowLoopback: boolean;
+}
+
+const deliverSchema = z.object({
+  TABLE_NAME: requiredText('the DynamoDB table name'),
+  WEBHOOK_ALLOW_LOOPBACK: z.preprocess(
+    blankToUndefined,
+    z
+      .enum(['true', 'false'], { error: 'must be "true" or "false"' })
+      .default('false')
+      .transform((value) => value === 'true'),
+  ),
+  WEBHOOKS: z.preprocess(blankToUndefined, z.string().default('[]')),
+});
+
+/**
+ * Parses the deliver function's environment, or throws one ConfigError naming the variable
+ * (and, for WEBHOOKS, the entry and its field). The deliver function's only reader of settings.
+ */
+export function loadDeliverConfig(env: Env = process.env): DeliverConfig {
+  const parsed = deliverSchema.safeParse(env);
+  if (!parsed.success) throw configError(parsed.error);
+  const e = parsed.data;
+  let webhooks: readonly Endpoint[];
+  try {
+    webhooks = parseEndpoints(e.WEBHOOKS, { allowLoopback: e.WEBHOOK_ALLOW_LOOPBACK });
+  } catch (error: unknown) {
+    throw new ConfigError('WEBHOOKS', error instanceof Error ? error.message : 'is invalid');
+  }
+  return Object.freeze({
+    tableName: e.TABLE_NAME,
+    webhooks,
+    allowLoopback: e.WEBHOOK_ALLOW_LOOPBACK,
+  });
 }

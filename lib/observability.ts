@@ -77,3 +77,35 @@ export function recordRun(
     metric.addMetric('weiban_errors', MetricUnit.Count, count);
   }
 }
+
+/** One endpoint's deliveries in an invocation (lib/webhooks/ports.ts). */
+export interface DeliveryCounts {
+  readonly endpoint: string;
+  readonly format: string;
+  readonly delivered: number;
+  readonly retried: number;
+  readonly failed: number;
+  readonly digests: number;
+  readonly latencies: readonly number[];
+}
+
+/**
+ * Emits each endpoint's webhook metrics, one EMF document per endpoint under the dimension
+ * `endpoint`: webhook_delivered, webhook_retried, webhook_failed (dead-lettered),
+ * webhook_latency (ms, one value per send) and, for robots, webhook_digests.
+ */
+export function recordDeliveries(endpoints: readonly DeliveryCounts[]): void {
+  for (const counts of endpoints) {
+    const perEndpoint = new Metrics({ defaultDimensions: { endpoint: counts.endpoint } });
+    perEndpoint.addMetric('webhook_delivered', MetricUnit.Count, counts.delivered);
+    perEndpoint.addMetric('webhook_retried', MetricUnit.Count, counts.retried);
+    perEndpoint.addMetric('webhook_failed', MetricUnit.Count, counts.failed);
+    if (counts.format !== 'standard') {
+      perEndpoint.addMetric('webhook_digests', MetricUnit.Count, counts.digests);
+    }
+    for (const ms of counts.latencies) {
+      perEndpoint.addMetric('webhook_latency', MetricUnit.Milliseconds, ms);
+    }
+    perEndpoint.publishStoredMetrics();
+  }
+}

@@ -4,12 +4,17 @@ import type { Endpoint } from './types.js';
 export const WINDOW_MS = 60_000;
 export const BLOCK_MS = 60_000;
 
-/** Event times in the last 60 s, oldest first; a clock that only moves forward is assumed. */
+/**
+ * Event times in the last `windowMs` (60 s unless told), oldest first; a clock that only
+ * moves forward is assumed.
+ */
 export class RollingWindow {
   #times: number[] = [];
   #head = 0;
 
-  /** Records one event at `now` and returns how many fall in the 60 s ending at `now`. */
+  constructor(readonly windowMs: number = WINDOW_MS) {}
+
+  /** Records one event at `now` and returns how many fall in the window ending at `now`. */
   record(now: number): number {
     this.#times.push(now);
     return this.count(now);
@@ -17,7 +22,7 @@ export class RollingWindow {
 
   count(now: number): number {
     const times = this.#times;
-    while (this.#head < times.length && (times[this.#head] ?? now) <= now - WINDOW_MS) {
+    while (this.#head < times.length && (times[this.#head] ?? now) <= now - this.windowMs) {
       this.#head += 1;
     }
     if (this.#head > 1024 && this.#head * 2 > times.length) {

@@ -24,3 +24,13 @@ export const BUDGET_SK = 'BUDGET';
 export const BY_SUBMIT_AT_INDEX = 'by_submit_at';
 
 export const uIdFromSk = (sk: string): number => Number(sk.slice(2));
+
+/** A webhook endpoint's send window, shared by every delivery of the endpoint (webhook-rate.ts). */
+export const RATE_SK = 'RATE';
+/** A webhook endpoint's items: its send window (`RATE_SK`) and attempt counts (`trySk`). */
+export const webhookPk = (endpoint: string): string => `WEBHOOK#${endpoint}`;
+export const trySk = (eventId: string): string => `TRY#${eventId}`;
+/** A webhook endpoint's attempt log, newest last in sort-key order. */
+export const webhookLogPk = (endpoint: string): string => `WEBHOOK#${endpoint}#LOG`;
+export const webhookLogSk = (atMs: number, eventId: string): string =>
+  `${String(Math.max(0, Math.floor(atMs))).padStart(15, '0')}#${eventId}`;
