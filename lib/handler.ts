@@ -2,7 +2,7 @@ import type { Metrics } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'aws-lambda';
 import { ServiceError } from './errors.js';
 import type { RunSummary } from './model.js';
-import { recordRun } from './observability.js';
+import { formLines, recordRun } from './observability.js';
 import type { Log } from './ports.js';
 import type { PollService } from './service.js';
 
@@ -41,11 +41,14 @@ export function pollHandler(
       remainingMs: () => context.getRemainingTimeInMillis(),
       ...(options?.signal !== undefined && { signal: options.signal }),
     });
-    recordRun(sink, summary, weiban, now());
+    const nowMs = now();
+    recordRun(sink, summary, weiban, nowMs);
+    for (const line of formLines(summary, weiban, nowMs)) log.info('form run', line);
     log.info('run finished', {
       totals: summary.totals,
       durationMs: summary.duration_ms,
-      forms: summary.forms,
+      forms: summary.forms.length,
+      outcomes: outcomeCounts(summary),
     });
     if (summary.forms.length === 0) {
       log.warn(
@@ -70,4 +73,10 @@ function stallReason(form: RunSummary['forms'][number]): string {
     return 'the invocation had no time for a page before its deadline margin (see DEADLINE_MARGIN_MS and the function timeout)';
   }
   return form.error?.message ?? 'unknown';
+}
+
+function outcomeCounts(summary: RunSummary): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const form of summary.forms) counts[form.outcome] = (counts[form.outcome] ?? 0) + 1;
+  return counts;
 }
