@@ -176,4 +176,6 @@ export interface WeibanCounts {
   readonly calls: ReadonlyMap<string, number>;
   readonly errors: ReadonlyMap<string, number>;
   readonly errorsByForm: ReadonlyMap<number, number>;
+  /** The longest block in effect at the run's end: 0 none, 1 a minute, 2 an hour, 3 a day. */
+  readonly blockLevel: number;
 }

@@ -45,6 +45,8 @@ export function recordRun(
   if (lags.length > 0) sink.addMetric('lag_seconds', MetricUnit.Seconds, Math.max(...lags));
 
   const { calls, errors } = weiban;
+  // 2 and up: Weiban's hourly or daily block; the alarm on it pages the operator.
+  sink.addMetric('weiban_block_level', MetricUnit.Count, weiban.blockLevel);
   for (const [endpoint, count] of calls) {
     const metric = sink.singleMetric();
     metric.addDimension('endpoint', endpoint);

@@ -160,7 +160,10 @@ export function createPollService(options: ServiceOptions): PollService {
           },
           { ...ctx, signal },
         );
-        return { summary, weiban: weiban.meter.drain() };
+        return {
+          summary,
+          weiban: { ...weiban.meter.drain(), blockLevel: weiban.limiter.highestBlockLevel() },
+        };
       } finally {
         deadline.cancel();
         // The hold lapses on its own soon after; a write now only pays when someone waits.

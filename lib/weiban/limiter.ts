@@ -116,6 +116,15 @@ export class WeibanLimiter {
     return this.blockedUntil(endpoint) === undefined ? 0 : (this.#blocks.get(endpoint)?.level ?? 0);
   }
 
+  /** The longest block in effect now, over every endpoint (0 for none). */
+  highestBlockLevel(): number {
+    const now = this.#o.clock.now();
+    return Math.max(
+      0,
+      ...[...this.#blocks.values()].filter((block) => block.until > now).map((block) => block.level),
+    );
+  }
+
   stats(): LimiterStats {
     return { calls: { ...this.#calls }, maxInFlight: this.#slots.peak };
   }

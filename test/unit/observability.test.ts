@@ -75,7 +75,7 @@ describe('the run metrics, as CloudWatch EMF on stdout', () => {
       ['form/user/list', 'transport', 1],
     ]);
 
-    recordRun(sink, mixedRun(), meter.drain(), NOW_MS);
+    recordRun(sink, mixedRun(), { ...meter.drain(), blockLevel: 0 }, NOW_MS);
     sink.publishStoredMetrics();
 
     const docs = emf.documents();
@@ -128,7 +128,7 @@ describe('the run metrics, as CloudWatch EMF on stdout', () => {
         outcomes.map((outcome, index) => formSummary({ form_id: 842 + index, outcome })),
       );
 
-      recordRun(sink, summary, new WeibanMeter().drain(), NOW_MS);
+      recordRun(sink, summary, { ...new WeibanMeter().drain(), blockLevel: 0 }, NOW_MS);
       sink.publishStoredMetrics();
 
       expect(findDocument(emf.documents(), { service: 'weiban-forms-test' }).runs_ok).toBe(runsOk);
@@ -148,7 +148,7 @@ describe('the run metrics, as CloudWatch EMF on stdout', () => {
         formSummary({ form_id: 977, outcome: 'deferred', pages: 0, cursor: NOW_S - 900 }),
         formSummary({ form_id: 1024, cursor: NOW_S - 600 }),
       ]),
-      meter.drain(),
+      { ...meter.drain(), blockLevel: 0 },
       NOW_MS,
     );
 
@@ -162,11 +162,11 @@ describe('the run metrics, as CloudWatch EMF on stdout', () => {
   it('drains the Weiban counts, so the next run reports only its own calls', () => {
     const sink = new Metrics();
     const meter = meterWith([['form/user/list', 10053, 1]]);
-    recordRun(sink, mixedRun(), meter.drain(), NOW_MS);
+    recordRun(sink, mixedRun(), { ...meter.drain(), blockLevel: 0 }, NOW_MS);
     sink.publishStoredMetrics();
     const first = emf.documents().length;
 
-    recordRun(sink, mixedRun(), meter.drain(), NOW_MS);
+    recordRun(sink, mixedRun(), { ...meter.drain(), blockLevel: 0 }, NOW_MS);
     sink.publishStoredMetrics();
 
     const second = emf.documents().slice(first);
@@ -188,7 +188,9 @@ describe('the run metrics, as CloudWatch EMF on stdout', () => {
     );
     const meter = meterWith([['form/user/list', 10053, 1]]);
     const service = {
-      run: vi.fn(() => Promise.resolve({ summary: failed, weiban: meter.drain() })),
+      run: vi.fn(() =>
+        Promise.resolve({ summary: failed, weiban: { ...meter.drain(), blockLevel: 0 } }),
+      ),
     };
     const handler = middy()
       .use(logMetrics(sink))
@@ -219,7 +221,12 @@ describe('the run metrics, as CloudWatch EMF on stdout', () => {
       [842, 901].map((formId) => formSummary({ form_id: formId, outcome: 'deferred', pages: 0 })),
     );
     const service = {
-      run: vi.fn(() => Promise.resolve({ summary: stalled, weiban: new WeibanMeter().drain() })),
+      run: vi.fn(() =>
+        Promise.resolve({
+          summary: stalled,
+          weiban: { ...new WeibanMeter().drain(), blockLevel: 0 },
+        }),
+      ),
     };
     const handler = middy()
       .use(logMetrics(sink))

@@ -83,7 +83,7 @@ beforeAll(() => {
     recordRun(
       sink,
       runSummary([formSummary({ form_id: 842, published: 3 })]),
-      meter.drain(),
+      { ...meter.drain(), blockLevel: 0 },
       Date.now(),
     );
     sink.publishStoredMetrics();
@@ -225,7 +225,7 @@ describe('the metrics the alarms and the dashboard select', () => {
     it.each(queries)("reads the poll function's own form lines with %s", (query) => {
       const logged = formLines(
         runSummary([formSummary({ form_id: 842, outcome: 'failed', failed: 1, cursor: 0 })]),
-        new WeibanMeter().drain(),
+        { ...new WeibanMeter().drain(), blockLevel: 0 },
         Date.now(),
       )[0];
       const fields = [...query.matchAll(/\b(formId|published|failed|lagSeconds|outcome)\b/g)].map(
