@@ -6,6 +6,13 @@ import { formLines, recordRun } from './observability.js';
 import type { Log } from './ports.js';
 import type { PollService } from './service.js';
 
+/** When the schedule meant the invocation to start: the EventBridge event's `time`. */
+export function scheduledTime(event: unknown): number | undefined {
+  if (typeof event !== 'object' || event === null || !('time' in event)) return undefined;
+  const at = typeof event.time === 'string' ? Date.parse(event.time) : Number.NaN;
+  return Number.isFinite(at) ? at : undefined;
+}
+
 /** The EventBridge event's id: two invocations with one id are a double delivery. */
 export function scheduleEventId(event: unknown): string | undefined {
   if (typeof event !== 'object' || event === null || !('id' in event)) return undefined;
@@ -31,15 +38,18 @@ export function pollHandler(
   }: { log: Pick<Log, 'info' | 'warn'>; sink: Metrics; now?: () => number },
 ) {
   return async (
-    _event: unknown,
+    event: unknown,
     context: Context,
-    options?: { signal?: AbortSignal },
+    options?: { signal?: AbortSignal; singlePass?: boolean },
   ): Promise<RunSummary> => {
     log.info('run started');
+    const scheduledAt = scheduledTime(event);
     const { summary, weiban } = await service.run({
       runId: context.awsRequestId,
       remainingMs: () => context.getRemainingTimeInMillis(),
+      ...(scheduledAt !== undefined && { scheduledAt }),
       ...(options?.signal !== undefined && { signal: options.signal }),
+      ...(options?.singlePass === true && { singlePass: true }),
     });
     const nowMs = now();
     recordRun(sink, summary, weiban, nowMs);

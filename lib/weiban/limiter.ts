@@ -121,7 +121,9 @@ export class WeibanLimiter {
     const now = this.#o.clock.now();
     return Math.max(
       0,
-      ...[...this.#blocks.values()].filter((block) => block.until > now).map((block) => block.level),
+      ...[...this.#blocks.values()]
+        .filter((block) => block.until > now)
+        .map((block) => block.level),
     );
   }
 
