@@ -47,6 +47,8 @@ export interface StateChange {
   readonly ok?: boolean;
   /** Replaces the cache of recently recorded submitters. */
   readonly recent?: Readonly<Record<string, number>>;
+  /** The time between the form's recent polls, as this process measured it (ms). */
+  readonly pollEveryMs?: number;
 }
 
 /** What one read of the form table brought back. */

@@ -240,7 +240,7 @@ export class FormRun {
       await this.#deps.forms.commit(
         this.#formId,
         this.#leaseGuard(),
-        change,
+        this.#deps.schedule.paced(this.#formId, change, this.#startedAt),
         this.#deps.clock.now(),
       );
       this.#leased = false;

@@ -57,7 +57,7 @@ export async function poll(deps: PollerDeps, ctx: RunContext): Promise<RunSummar
       },
       { concurrency: deps.formConcurrency ?? 8 },
     );
-    const done = await settleIdleForms(deps, forms, states, results);
+    const done = await settleIdleForms(deps, forms, states, results, started);
     for (const summary of done) {
       const form = forms.find((each) => each.formId === summary.form_id);
       if (summary.outcome !== 'deferred') {
@@ -130,6 +130,7 @@ async function settleIdleForms(
   forms: readonly DueForm[],
   stored: ReadonlyMap<number, FormState>,
   results: ReadonlyMap<number, FormResult>,
+  passAt: number,
 ): Promise<FormSummary[]> {
   const { schedule } = deps;
   const idle = forms.flatMap(({ formId }) => {
@@ -145,7 +146,7 @@ async function settleIdleForms(
         writes.map(({ formId, commit }) => ({
           formId,
           version: commit.version,
-          change: commit.change,
+          change: schedule.paced(formId, commit.change, passAt),
         })),
         deps.clock.now(),
       );

@@ -130,6 +130,7 @@ export class MemoryFormStateStore implements FormStateStore {
     else if (change.error !== undefined) state.lastError = change.error;
     if (change.ok === true) state.lastOkAt = now;
     if (change.recent !== undefined) state.recent = change.recent;
+    if (change.pollEveryMs !== undefined) state.pollEveryMs = change.pollEveryMs;
     if (guard.kind === 'lease') delete state.lease;
     state.version += 1;
   }
