@@ -24,18 +24,13 @@ describe('the Weiban budget shared through the table by every container (G4)', (
     // into the run, while Weiban goes on processing them.
     world.simulator.fault({ kind: 'slow', delayMs: 6_000, endpoint: 'list', times: FORMS.length });
     const dying = world.container();
-    const first = await dying({ remainingMs: 3_000 });
+    // Every form's first page was given up on: the run made no progress, and says so.
+    await expect(dying({ remainingMs: 3_000 })).rejects.toThrow(/no form could be polled/);
     const successor = world.container();
 
     const second = await successor({ remainingMs: 60_000 });
     const stats = world.simulator.stats();
-    console.log(
-      JSON.stringify(
-        world.logs.map((l) => [l.level, l.message, JSON.stringify(l.extra).slice(0, 300)]),
-      ),
-    );
 
-    expect(first.forms.map((form) => form.outcome)).not.toContain('ok');
     expect(stats.requests.list).toBeGreaterThanOrEqual(2 * FORMS.length);
     expect(second.forms.map((form) => form.outcome)).toEqual(FORMS.map(() => 'ok'));
     expect(stats.maxInFlight).toBeLessThanOrEqual(4);

@@ -56,7 +56,7 @@ describe('the weiban-forms executable', () => {
 
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
-    expect(run.stdout).toMatch(new RegExp(`^842 +${formatTime(cursor)} +3d 2h +0 +never `, 'm'));
+    expect(run.stdout).toMatch(new RegExp(`^842 +${formatTime(cursor)} +3d 2h +— +0 +never `, 'm'));
   });
 
   it('finds a stage in the region serverless.yml gives it when no region is set, and says so', async () => {
