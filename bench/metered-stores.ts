@@ -33,8 +33,14 @@ export class DynamoMeter {
   readonly byCommand: Record<string, number> = {};
   /** Requests by part of the table: form state and list, ledger, the corp's budget, the token. */
   readonly byPart: Record<string, number> = {};
+  /** Each request, when it was sent (with a clock). */
+  readonly times: { at: number; part: string }[] = [];
+
+  constructor(readonly clock?: Clock) {}
 
   request(command: string, part: string, count = 1): void {
+    const at = this.clock?.now();
+    if (at !== undefined) for (let i = 0; i < count; i += 1) this.times.push({ at, part });
     this.requests += count;
     this.byCommand[command] = (this.byCommand[command] ?? 0) + count;
     this.byPart[part] = (this.byPart[part] ?? 0) + count;
@@ -113,7 +119,8 @@ export class MeteredFormStore extends MemoryFormStateStore {
   ): Promise<Set<number>> {
     this.meter.request('TransactWriteItems', 'forms', Math.ceil(items.length / 100));
     const done = await super.commitMany(items, now);
-    for (const item of items) this.meter.wru += 2 * writeUnits(stateBytes(this.states.get(item.formId)));
+    for (const item of items)
+      this.meter.wru += 2 * writeUnits(stateBytes(this.states.get(item.formId)));
     return done;
   }
 
@@ -240,6 +247,8 @@ export class MeteredTokenStore extends MemoryTokenStore {
 export class TimedPublisher extends MemoryPublisher {
   /** `form:u_id` → when its event was published (epoch ms). */
   readonly publishedAt = new Map<string, number>();
+  /** Each publish, with the PublishBatch requests it took. */
+  readonly callTimes: { at: number; calls: number }[] = [];
 
   constructor(readonly clock: Clock) {
     super();
@@ -249,6 +258,7 @@ export class TimedPublisher extends MemoryPublisher {
     const result = await super.publish(messages);
     const accepted = new Set(result.published);
     const now = this.clock.now();
+    this.callTimes.push({ at: now, calls: Math.ceil(messages.length / 10) });
     for (const message of messages) {
       if (!accepted.has(message.id)) continue;
       const event = JSON.parse(message.body) as { data?: { form_id?: number; u_id?: number } };
