@@ -119,7 +119,7 @@ export function goalRows(cells: readonly CorpResult[], interval: number, label =
     rows.push({
       met: free(busiest) >= 20,
       goal: `≥ 20 % of the 500/min budget free for F ≤ 50, ${suffix}`,
-      measured: `busiest rolling minute ${busiest} list calls: ${fixed(free(busiest), 0)} % free`,
+      measured: `busiest rolling minute ${busiest} list calls: ${fixed(free(busiest), 1)} % free`,
     });
   }
   const ten = at(10);
@@ -180,19 +180,17 @@ export function scaleRows(scale: ScaleResult): Row[] {
 }
 
 export function cloudwatchRows(scale: ScaleResult): Row[] {
-  return scale.cells
-    .filter((cell) => [10, 100, 1_000].includes(cell.shape.forms))
-    .map((cell) => {
-      const metrics = cell.metrics.length;
-      const logs = cost(cell).logs;
-      return [
-        String(cell.shape.forms),
-        String(metrics),
-        String(ALARMS),
-        dollars(metrics * PRICES.customMetric + ALARMS * PRICES.alarm),
-        dollars(logs),
-      ];
-    });
+  return scale.cells.map((cell) => {
+    const metrics = cell.metrics.length;
+    const logs = cost(cell).logs;
+    return [
+      String(cell.shape.forms),
+      String(metrics),
+      String(ALARMS),
+      dollars(metrics * PRICES.customMetric + ALARMS * PRICES.alarm),
+      dollars(logs),
+    ];
+  });
 }
 
 /** Everything for the terminal. */
