@@ -20,21 +20,35 @@ import { coldStart, type ColdStartResult } from './scenarios/cold-start.js';
 import { drain, type DrainResult } from './scenarios/drain.js';
 import { idleTicks, type IdleResult } from './scenarios/idle.js';
 import { evaluate } from './targets.js';
+import {
+  detectionMarkdown,
+  detectionText,
+  RECOMMENDED_INTERVAL,
+  type DetectionResults,
+} from './detection-report.js';
+import { detection } from './scenarios/detection.js';
+import { scale } from './scenarios/scale.js';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const RESULTS_JSON = join(ROOT, 'bench', 'results.json');
 const CHART_SVG = join(ROOT, 'bench', 'chart.svg');
+const DETECTION_JSON = join(ROOT, 'bench', 'detection.json');
 const DOC = join(ROOT, 'docs', 'benchmark.md');
-const SCENARIOS = ['idle', 'lookback', 'burst', 'drain', 'cold'] as const;
+const SCENARIOS = ['idle', 'lookback', 'burst', 'drain', 'cold', 'detection', 'scale'] as const;
+/** The seed of the detection and scale scenarios' random input, unless --seed says otherwise. */
+const DEFAULT_SEED = 20_261_201;
 type Scenario = (typeof SCENARIOS)[number];
 
 const START_MARK = '<!-- bench:results:start -->';
 const END_MARK = '<!-- bench:results:end -->';
+const DETECTION_START = '<!-- bench:detection:start -->';
+const DETECTION_END = '<!-- bench:detection:end -->';
 
 /** Runs the chosen scenarios; returns the process exit code. */
 export async function main(args: readonly string[]): Promise<number> {
   if (args.includes('--report-only')) {
     await writeOutputs(JSON.parse(await readFile(RESULTS_JSON, 'utf8')) as Results);
+    await writeDetection(JSON.parse(await readFile(DETECTION_JSON, 'utf8')) as DetectionResults);
     return 0;
   }
   const only = option(args, 'only')?.split(',') ?? [...SCENARIOS];
@@ -46,7 +60,8 @@ export async function main(args: readonly string[]): Promise<number> {
     return 2;
   }
   const chosen = new Set(only as Scenario[]);
-  const scale = Number(option(args, 'scale') ?? 4);
+  const clockScale = Number(option(args, 'scale') ?? 4);
+  const seed = Number(option(args, 'seed') ?? DEFAULT_SEED);
   const started = performance.now();
   const loadAverageBefore = loadavg();
   const progress = (text: string) => {
@@ -90,10 +105,10 @@ export async function main(args: readonly string[]): Promise<number> {
         measured.burst = await burst(endpoints, { forms: 20, perForm: 500, latencyMs: 80 });
       }
       if (chosen.has('drain')) {
-        progress(`backlog drain under the rate limit (clock ×${scale})`);
+        progress(`backlog drain under the rate limit (clock ×${clockScale})`);
         const shape = {
           minutes: 5,
-          scale,
+          scale: clockScale,
           forms: 8,
           pageSize: 10,
           latencyMs: 80,
@@ -117,6 +132,11 @@ export async function main(args: readonly string[]): Promise<number> {
   } finally {
     await Promise.all(services.map((service) => service.stop()));
   }
+  const emulatorScenarios = SCENARIOS.filter((name) => name !== 'detection' && name !== 'scale');
+  if (chosen.has('detection') || chosen.has('scale')) {
+    await detectionAndScale(chosen, seed, progress);
+    if (!emulatorScenarios.some((name) => chosen.has(name))) return 0;
+  }
 
   const results: Results = {
     date: new Date().toISOString(),
@@ -129,7 +149,7 @@ export async function main(args: readonly string[]): Promise<number> {
   console.log('');
   console.log(textTable(['scenario', 'measure', 'value'], measurementRows(results)));
 
-  if (chosen.size === SCENARIOS.length) {
+  if (emulatorScenarios.every((name) => chosen.has(name))) {
     await writeFile(RESULTS_JSON, `${JSON.stringify(results, null, 2)}\n`);
     await writeOutputs(results);
   } else {
@@ -138,6 +158,48 @@ export async function main(args: readonly string[]): Promise<number> {
     );
   }
   return 0;
+}
+
+/**
+ * Detection latency and cost (F × POLL_INTERVAL_SECONDS) and scale (F up to 5,000), on the event
+ * clock: no emulator, the same figures every run for one seed. With both, writes
+ * bench/detection.json and its section of docs/benchmark.md.
+ */
+async function detectionAndScale(
+  chosen: ReadonlySet<Scenario>,
+  seed: number,
+  progress: (text: string) => void,
+): Promise<void> {
+  progress(`detection and scale: seed ${seed}`);
+  const started = performance.now();
+  const measured = {
+    ...(chosen.has('detection') && { detection: await detection(seed, progress) }),
+    ...(chosen.has('scale') && { scale: await scale(seed, RECOMMENDED_INTERVAL, progress) }),
+  };
+  if (measured.detection === undefined || measured.scale === undefined) {
+    console.log(JSON.stringify(measured, null, 2));
+    progress(
+      'run detection and scale together for the tables; bench/detection.json is left as it was',
+    );
+    return;
+  }
+  const results: DetectionResults = {
+    date: new Date().toISOString(),
+    durationS: (performance.now() - started) / 1000,
+    detection: measured.detection,
+    scale: measured.scale,
+  };
+  console.log(detectionText(results));
+  console.log('');
+  await writeFile(DETECTION_JSON, `${JSON.stringify(results, null, 2)}\n`);
+  await writeDetection(results);
+}
+
+async function writeDetection(results: DetectionResults): Promise<void> {
+  await replaceSection(DETECTION_START, DETECTION_END, detectionMarkdown(results));
+  process.stderr.write(
+    `bench: wrote ${[DETECTION_JSON, DOC].map((p) => relative(ROOT, p)).join(', ')}\n`,
+  );
 }
 
 /** The chart and the results section of docs/benchmark.md, drawn from `results`. */
@@ -167,15 +229,20 @@ function machine(loadAverageBefore: readonly number[]): Machine {
 /** Replaces the generated section of docs/benchmark.md, keeping the prose around it. */
 async function writeDoc(results: Results): Promise<void> {
   const chart = relative(dirname(DOC), CHART_SVG);
-  const section = `${START_MARK}\n\n${markdownSection(results, chart)}\n\n${END_MARK}`;
+  await replaceSection(START_MARK, END_MARK, markdownSection(results, chart));
+}
+
+/** Puts `body` between the two marks in docs/benchmark.md (appended when they are missing). */
+async function replaceSection(start: string, end: string, body: string): Promise<void> {
+  const section = `${start}\n\n${body}\n\n${end}`;
   const existing = await readFile(DOC, 'utf8').catch(() => undefined);
   let text: string;
-  if (existing?.includes(START_MARK) && existing.includes(END_MARK)) {
-    const before = existing.slice(0, existing.indexOf(START_MARK));
-    const after = existing.slice(existing.indexOf(END_MARK) + END_MARK.length);
+  if (existing?.includes(start) && existing.includes(end)) {
+    const before = existing.slice(0, existing.indexOf(start));
+    const after = existing.slice(existing.indexOf(end) + end.length);
     text = `${before}${section}${after}`;
   } else {
-    text = `# Benchmark\n\n${section}\n`;
+    text = `${existing ?? '# Benchmark\n'}\n${section}\n`;
   }
   await mkdir(dirname(DOC), { recursive: true });
   const config = await resolveConfig(DOC);

@@ -10,7 +10,7 @@ import type { RunSummary, WeibanCounts } from './model.js';
 import type { RunContext } from './poll/context.js';
 import { runPasses } from './poll/passes.js';
 import { PollSchedule } from './poll/schedule.js';
-import type { Log } from './ports.js';
+import type { EventPublisher, FormStateStore, Log, SubmitterLedger } from './ports.js';
 import { SnsPublisher } from './publish/sns.js';
 import { secretSource } from './secret.js';
 import { DynamoCorpBudget } from './store/corp-budget.js';
@@ -18,9 +18,10 @@ import { DynamoFormStateStore } from './store/form-state.js';
 import { DynamoSubmitterLedger } from './store/ledger.js';
 import { DynamoTokenStore } from './store/token-store.js';
 import { tokenFetcher, WeibanClient } from './weiban/client.js';
+import type { BudgetStore } from './weiban/budget.js';
 import { WeibanLimiter } from './weiban/limiter.js';
 import { WeibanMeter } from './weiban/meter.js';
-import { TokenProvider } from './weiban/token.js';
+import { TokenProvider, type TokenStore } from './weiban/token.js';
 import { WeibanTransport, type RetryPolicy } from './weiban/transport.js';
 
 /** The last pass starts this long before the next scheduled invocation is due. */
@@ -50,6 +51,8 @@ export interface WeibanOptions {
   readonly clock?: Clock;
   readonly fetch?: typeof fetch;
   readonly retry?: RetryPolicy;
+  /** Where the corp's budget and token are shared; the table's items unless given (the benchmark keeps them in memory). */
+  readonly shared?: { readonly budget: BudgetStore; readonly token: TokenStore };
 }
 
 /**
@@ -63,8 +66,8 @@ export function createWeiban(options: WeibanOptions): WeibanSide {
   const corp = { client: clients.dynamo, tableName, corpId: config.corpId };
   // One id per process: it holds the corp's budget and the token's refresh lock.
   const owner = randomUUID();
-  const sharedBudget = new DynamoCorpBudget(corp);
-  const sharedToken = new DynamoTokenStore(corp);
+  const sharedBudget = options.shared?.budget ?? new DynamoCorpBudget(corp);
+  const sharedToken = options.shared?.token ?? new DynamoTokenStore(corp);
 
   const limiter = new WeibanLimiter({
     maxInFlight: config.maxInFlight,
@@ -121,6 +124,12 @@ export interface ServiceOptions extends Omit<
   readonly log: Log;
   /** The Weiban side, when the caller built it (to reach its token or limiter); else built here. */
   readonly weiban?: WeibanSide;
+  /** The form state, ledger and publisher; the table's and the topic's unless given (the benchmark keeps them in memory). */
+  readonly stores?: {
+    readonly forms: FormStateStore;
+    readonly ledger: SubmitterLedger;
+    readonly publisher: EventPublisher;
+  };
 }
 
 /**
@@ -135,9 +144,13 @@ export function createPollService(options: ServiceOptions): PollService {
     createWeiban({ ...options, tableName: config.tableName, label: 'poller', clock });
   const table = { client: clients.dynamo, tableName: config.tableName, clock };
   // Each form's lease, cursor and continuation are shared with every other poller of the form.
-  const forms = new DynamoFormStateStore(table);
-  const ledger = new DynamoSubmitterLedger({ ...table, retentionDays: config.retentionDays });
-  const publisher = new SnsPublisher({ client: clients.sns, topicArn: config.topicArn, clock });
+  const forms = options.stores?.forms ?? new DynamoFormStateStore(table);
+  const ledger =
+    options.stores?.ledger ??
+    new DynamoSubmitterLedger({ ...table, retentionDays: config.retentionDays });
+  const publisher =
+    options.stores?.publisher ??
+    new SnsPublisher({ client: clients.sns, topicArn: config.topicArn, clock });
   const schedule = new PollSchedule();
 
   return {

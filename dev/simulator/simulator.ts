@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 
-import { systemClock, toUnixSeconds, type Clock } from '../../lib/clock.js';
+import { abortReason, systemClock, toUnixSeconds, type Clock } from '../../lib/clock.js';
 import { JSON_TYPE, fail, ok, type Answer } from './answers.js';
 import { FaultQueue, faultAnswer } from './faults.js';
 import { RateLimiter, RollingWindow } from './limits.js';
@@ -275,17 +275,74 @@ export class WeibanSimulator {
     return rows;
   }
 
+  /**
+   * The same API answered in this process, with no socket: a `fetch` for runs on a clock that
+   * moves only when everything waits on it (the benchmark's event clock), where real I/O would
+   * never be waited for. Limits, latency, faults and counts are the server's. A caller that
+   * gives up gets its abort at once, while the request stays in processing until its answer
+   * would have gone out, as Weiban keeps counting it.
+   */
+  readonly fetch = (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
+    const raw = input instanceof Request ? input.url : input instanceof URL ? input.href : input;
+    const url = new URL(raw, ORIGIN);
+    const arrived = this.#arrive(init?.method ?? 'GET', url);
+    if ('answer' in arrived) return Promise.resolve(toResponse(arrived.answer));
+    const { arrival } = arrived;
+    const body = typeof init?.body === 'string' ? init.body : '';
+    const served = (async () => {
+      try {
+        const { answer, delayMs } = this.#prepare(arrival, body);
+        if (delayMs > 0) await this.#clock.sleep(delayMs, this.#stopping.signal);
+        return toResponse(answer);
+      } finally {
+        arrival.release();
+      }
+    })();
+    const signal = init?.signal;
+    if (signal === undefined || signal === null) return served;
+    if (signal.aborted) return Promise.reject(abortReason(signal));
+    return new Promise<Response>((resolve, reject) => {
+      const onAbort = () => {
+        reject(abortReason(signal));
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      served.then(resolve, reject).finally(() => {
+        signal.removeEventListener('abort', onAbort);
+      });
+    });
+  };
+
   #onRequest(req: IncomingMessage, res: ServerResponse): void {
     const target = req.url ?? '/';
     const url = new URL(URL.canParse(target, ORIGIN) ? target : '/', ORIGIN);
-    const route = ROUTES.get(url.pathname);
-    if (route === undefined || route.method !== req.method) {
+    const arrived = this.#arrive(req.method ?? 'GET', url);
+    if ('answer' in arrived) {
       req.resume();
-      const answer =
-        route === undefined ? fail(404, url.pathname, 404) : fail(405, req.method, 405);
-      this.#count(answer);
-      send(res, answer, () => undefined);
+      send(res, arrived.answer, () => undefined);
       return;
+    }
+    const { arrival } = arrived;
+    this.#respond(req, res, arrival).catch((error: unknown) => {
+      arrival.release();
+      // stop() cut the answer short on purpose, or the client left before its body arrived
+      if (this.#stopping.signal.aborted || res.destroyed) return;
+      const message = error instanceof Error ? error.message : String(error);
+      this.#count({ status: 500, contentType: JSON_TYPE, body: '', errorKey: '500' });
+      send(
+        res,
+        { status: 500, contentType: JSON_TYPE, body: simulatorBug(message) },
+        () => undefined,
+      );
+    });
+  }
+
+  /** A request arrives: routed, counted, and judged by the limits; or answered at once (404, 405). */
+  #arrive(method: string, url: URL): { arrival: Arrival } | { answer: Answer } {
+    const route = ROUTES.get(url.pathname);
+    if (route === undefined || route.method !== method) {
+      const answer = route === undefined ? fail(404, url.pathname, 404) : fail(405, method, 405);
+      this.#count(answer);
+      return { answer };
     }
     const { endpoint } = route;
     // Weiban: a request is "in processing" until its answer is out, latency included.
@@ -304,29 +361,26 @@ export class WeibanSimulator {
     const admission = this.#limiter.admit(endpoint, now);
     const list = endpoint === 'list' ? this.#parseList(url.searchParams) : undefined;
     if (list !== undefined && 'query' in list) stats.listCalls.push(listCall(list.query));
-    const arrival: Arrival = {
-      endpoint,
-      query: url.searchParams,
-      verdict: admission !== 'ok' ? 10053 : this.#inFlight > this.#maxInFlight ? 10052 : 'ok',
-      list,
-      release,
+    return {
+      arrival: {
+        endpoint,
+        query: url.searchParams,
+        verdict: admission !== 'ok' ? 10053 : this.#inFlight > this.#maxInFlight ? 10052 : 'ok',
+        list,
+        release,
+      },
     };
-    this.#respond(req, res, arrival).catch((error: unknown) => {
-      release();
-      // stop() cut the answer short on purpose, or the client left before its body arrived
-      if (this.#stopping.signal.aborted || res.destroyed) return;
-      const message = error instanceof Error ? error.message : String(error);
-      this.#count({ status: 500, contentType: JSON_TYPE, body: '', errorKey: '500' });
-      send(
-        res,
-        { status: 500, contentType: JSON_TYPE, body: simulatorBug(message) },
-        () => undefined,
-      );
-    });
   }
 
   async #respond(req: IncomingMessage, res: ServerResponse, arrival: Arrival): Promise<void> {
     const body = await readBody(req);
+    const { answer, delayMs } = this.#prepare(arrival, body);
+    if (delayMs > 0) await this.#clock.sleep(delayMs, this.#stopping.signal);
+    send(res, answer, arrival.release);
+  }
+
+  /** The answer to an admitted request, and how long it takes to go out. */
+  #prepare(arrival: Arrival, body: string): { answer: Answer; delayMs: number } {
     let delayMs = this.#latencyMs();
     let answer: Answer;
     if (arrival.verdict !== 'ok') {
@@ -338,8 +392,7 @@ export class WeibanSimulator {
       answer = (fault && faultAnswer(fault, arrival.endpoint)) ?? this.#answer(arrival, body);
     }
     this.#count(answer);
-    if (delayMs > 0) await this.#clock.sleep(delayMs, this.#stopping.signal);
-    send(res, answer, arrival.release);
+    return { answer, delayMs };
   }
 
   #answer(arrival: Arrival, body: string): Answer {
@@ -487,6 +540,13 @@ function listCall(query: ListQuery): ListCall {
   if (query.startTime !== undefined) call.start_time = query.startTime;
   if (query.endTime !== undefined) call.end_time = query.endTime;
   return call;
+}
+
+function toResponse(answer: Answer): Response {
+  return new Response(answer.body, {
+    status: answer.status,
+    headers: { 'content-type': answer.contentType },
+  });
 }
 
 /** Writes the answer unless the client is gone; `release` runs once the answer is out. */

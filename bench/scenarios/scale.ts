@@ -1,0 +1,39 @@
+import { simulateCorp, type CorpResult } from '../corp-model.js';
+import { BUDGET_PER_MINUTE } from './detection.js';
+
+export const SCALE_FORMS = [10, 100, 1_000, 5_000] as const;
+
+export interface ScaleResult {
+  readonly seed: number;
+  readonly intervalSeconds: number;
+  readonly cells: readonly CorpResult[];
+}
+
+/**
+ * Many idle forms under one corp budget: how stale each form gets (the time between two polls
+ * of it), the Weiban calls a minute, and DynamoDB requests per pass, at POLL_INTERVAL_SECONDS'
+ * default. Long enough for every form to come round at least twice.
+ */
+export async function scale(
+  seed: number,
+  intervalSeconds: number,
+  progress: (text: string) => void,
+): Promise<ScaleResult> {
+  const cells: CorpResult[] = [];
+  for (const forms of SCALE_FORMS) {
+    progress(`scale: F=${forms} idle forms, POLL_INTERVAL_SECONDS=${intervalSeconds}`);
+    // At 80 % of the budget each form comes round every F / 400 minutes.
+    const cycleMinutes = Math.ceil(forms / (BUDGET_PER_MINUTE * 0.8));
+    cells.push(
+      await simulateCorp({
+        forms,
+        intervalSeconds,
+        budgetPerMinute: BUDGET_PER_MINUTE,
+        warmMinutes: 2 + cycleMinutes,
+        measureMinutes: Math.max(10, 2 * cycleMinutes + 2),
+        seed: seed + forms,
+      }),
+    );
+  }
+  return { seed, intervalSeconds, cells };
+}
