@@ -200,7 +200,7 @@ const schema = z
     WEIBAN_TOKEN_TTL_SECONDS: integer(600, 86_400 * 30, 7200),
     WEIBAN_REQUEST_TIMEOUT_MS: integer(1_000, 120_000, 10_000),
     POLL_INTERVAL_SECONDS: integer(
-      5,
+      3,
       3_600,
       10,
       'the fastest a form is polled; the budget may make it slower for many forms',

@@ -1,7 +1,7 @@
 import { simulateCorp, type CorpResult, type CorpShape } from '../corp-model.js';
 
 export const DETECTION_FORMS = [1, 10, 50, 200] as const;
-export const DETECTION_INTERVALS = [5, 10, 20, 30, 60] as const;
+export const DETECTION_INTERVALS = [4, 5, 10, 20, 30, 60] as const;
 /** The corp budget the goals are set for. */
 export const BUDGET_PER_MINUTE = 500;
 

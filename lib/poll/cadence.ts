@@ -42,7 +42,7 @@ export function cadence(
     const everyMs = Math.ceil((MINUTE_MS * forms) / budget);
     return { hotMs: everyMs, coldMs: everyMs, callsPerMinute: budget };
   }
-  const fastest = Math.max(1, minMs);
+  const fastest = Math.max(0, minMs);
   const perMinuteOf = (count: number, everyMs: number) => (count * MINUTE_MS) / everyMs;
   const hotMs =
     hot === 0 ? fastest : Math.max(fastest, Math.ceil((MINUTE_MS * hot) / (budget - cold)));
@@ -69,7 +69,8 @@ export function isDue(
 ): boolean {
   // A pass's start drifts by the moments the previous one took to begin its form: that much
   // early counts as on time. Anything more would poll faster than planned (G4).
-  return polledAt === undefined || now - polledAt >= everyMs - Math.min(passMs / 2, DRIFT_MS);
+  if (polledAt === undefined || everyMs <= passMs) return true;
+  return now - polledAt >= everyMs - Math.min(passMs / 2, DRIFT_MS);
 }
 
 /** How far behind its cursor a form's window starts this pass: its whole lookback, or the overlap. */

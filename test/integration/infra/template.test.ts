@@ -249,7 +249,7 @@ describe('the packaged template', () => {
       Runtime: 'nodejs24.x',
       Architectures: ['arm64'],
       ReservedConcurrentExecutions: 1,
-      Timeout: 60,
+      Timeout: 70,
       MemorySize: 256,
       Handler: 'functions/poll.handler',
     });
