@@ -55,7 +55,9 @@ token if Weiban does end old tokens; the poller then takes the new one from the 
                        uses the cheapest polling modes they prove
   --max-calls N        Weiban requests at most, token fetches included, 1-${MOST_CALLS} (default ${DEFAULT_MAX_CALLS})
   --skip-new-token     skip the new-token test (it costs a token fetch)
-  --json               machine-readable output (progress goes to stderr)
+  --json               machine-readable output
+
+Progress and each call as it is answered go to stderr; the report goes to stdout.
 
 Weiban credentials: WEIBAN_CORP_ID, and WEIBAN_SECRET or WEIBAN_SECRET_PARAM (with --stage,
 the default is the stage's parameter /weiban-forms/STAGE/weiban-secret). PAGE_SIZE is the
@@ -76,7 +78,8 @@ async function runProbe(ctx: CommandContext): Promise<number> {
     fallback: DEFAULT_MAX_CALLS,
   });
   const json = ctx.flag('json');
-  const progress = json ? io.stderr : io.stdout;
+  // Progress and each call as it is answered go to stderr; stdout holds the report alone.
+  const progress = io.stderr;
   const target = await ctx.target();
   const config = loadBackfillConfig(withStageSecret(io.env, ctx.string('stage')));
   const { dynamo, ssm } = ctx.clients();
@@ -147,7 +150,6 @@ async function runProbe(ctx: CommandContext): Promise<number> {
       ),
     );
   } else {
-    println(io.stdout);
     println(io.stdout, findingsTable(findings));
     println(io.stdout);
     for (const line of modeLines(modes)) println(io.stdout, line);

@@ -110,7 +110,12 @@ export interface PollingModes {
    * chosen): start_time need not be sent a second early, and rows need no filtering again.
    */
   readonly exactTimeFilter: boolean;
-  /** One listing without form_id covers every form of the corp. */
+  /**
+   * The evidence allows one listing without form_id for every form of the corp. The poller
+   * does not use it yet: it still lists each form on its own (docs/storage.md#findings).
+   * Whether that listing's window is exact is `formIdOptional.windowInclusive`, apart from
+   * `exactTimeFilter`, which is about the listing of one form.
+   */
   readonly corpWideListing: boolean;
   /** Why each mode is what it is, one sentence each, for logs and the operator. */
   readonly reasons: {
@@ -130,7 +135,7 @@ export function pollingModes(
 ): PollingModes {
   const pageSize = pageSizeMode(findings, settings);
   const corpWide = corpWideMode(findings, settings);
-  const exact = exactMode(findings, settings, corpWide.on);
+  const exact = exactMode(findings, settings);
   return {
     pageSize: pageSize.size,
     exactTimeFilter: exact.on,
@@ -187,14 +192,14 @@ function corpWideMode(
   }
   return {
     on: true,
-    reason: `one listing for the corp: without form_id Weiban listed forms ${f.formsSeen.join(', ')} and kept to the time window (${learnedFrom(findings)})`,
+    reason: `one listing for the corp is allowed, but the poller does not use it yet and lists each form: without form_id Weiban listed forms ${f.formsSeen.join(', ')} and kept to the time window (${learnedFrom(findings)})`,
   };
 }
 
+/** The listing of one form, the only one the poller makes. */
 function exactMode(
   findings: WeibanFindings | undefined,
   { trustTimeFilter }: ModeSettings,
-  corpWide: boolean,
 ): { on: boolean; reason: string } {
   const off = (why: string) => ({
     on: false,
@@ -209,12 +214,6 @@ function exactMode(
   ];
   const unproven = parts.find(([, verdict]) => verdict !== 'confirmed');
   if (unproven !== undefined) return off(`${unproven[0]} is ${unproven[1]}`);
-  const f = findings.formIdOptional;
-  if (corpWide && (f.windowOnSubmitAt !== 'confirmed' || f.windowInclusive !== 'confirmed')) {
-    return off(
-      `the listing without form_id did not prove both bounds inclusive (${f.windowInclusive})`,
-    );
-  }
   return {
     on: true,
     reason: `the window as sent: both bounds proved inclusive on submit_at (${learnedFrom(findings)})`,

@@ -113,15 +113,15 @@ describe('weiban-forms probe', () => {
     const result = await run(['--save']);
 
     expect(result.code).toBe(0);
-    expect(result.stderr).toBe('');
-    const lines = result.stdout.split('\n');
+    // Progress on stderr, the report alone on stdout.
+    const lines = result.stderr.split('\n');
     expect(lines[0]).toBe(
       `Probing Weiban at ${world.simulator.url} for corp sim-corp with form 842: read-only, at most 30 call(s), from the corp's shared budget in table ${world.tableName}`,
     );
     expect(lines).toContain(
       '  #2 form/user/list form_id=842 status=submit limit=100 offset=0 → errcode 0: total 6, 6 rows',
     );
-    expect(result.stdout).toMatch(/^QUESTION +VERDICT +FINDING$/m);
+    expect(result.stdout.split('\n')[0]).toMatch(/^QUESTION +VERDICT +FINDING$/);
     expect(result.stdout).toMatch(/^sort order +confirmed +newest first over 6 rows/m);
     expect(result.stdout).toMatch(/^form_id optional +refuted +form_id is required: /m);
     expect(result.stdout).toMatch(
@@ -267,7 +267,7 @@ describe('weiban-forms probe', () => {
     const result = await run();
 
     expect(result.code).toBe(0);
-    expect(result.stdout).toContain(
+    expect(result.stderr).toContain(
       'Limit 100 was refused; listing with 10, the documentation’s example',
     );
     expect(result.stdout).toMatch(

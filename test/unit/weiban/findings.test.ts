@@ -35,7 +35,9 @@ describe('pollingModes', () => {
     expect(modes.reasons.pageSize).toBe(
       'limit 1000: Weiban accepted limit 1000 (probe of form 842 at 2026-11-26T08:00:00.000Z)',
     );
-    expect(modes.reasons.corpWideListing).toMatch(/^one listing for the corp: .*forms 842, 901/);
+    expect(modes.reasons.corpWideListing).toMatch(
+      /^one listing for the corp is allowed, but the poller does not use it yet .*forms 842, 901/,
+    );
   });
 
   it.each([
@@ -132,21 +134,12 @@ describe('pollingModes', () => {
       expect(modes).toMatchObject({ exactTimeFilter: true, corpWideListing: false });
     });
 
-    it('is off for a corp-wide listing whose own window did not prove both bounds inclusive', () => {
+    it('is about the listing of one form, whatever the listing without form_id showed', () => {
       const findings = bestFindings({ formIdOptional: { windowInclusive: 'refuted' } });
 
       const modes = pollingModes(findings, auto);
 
-      expect(modes).toMatchObject({ exactTimeFilter: false, corpWideListing: true });
-      expect(modes.reasons.exactTimeFilter).toMatch(/without form_id did not prove both bounds/);
-    });
-
-    it('is on per form again when the corp-wide listing is set off', () => {
-      const findings = bestFindings({ formIdOptional: { windowInclusive: 'refuted' } });
-
-      const modes = pollingModes(findings, { ...auto, corpWideListing: 'off' });
-
-      expect(modes).toMatchObject({ exactTimeFilter: true, corpWideListing: false });
+      expect(modes).toMatchObject({ exactTimeFilter: true, corpWideListing: true });
     });
   });
 
