@@ -41,6 +41,8 @@ export interface Target {
   readonly topicArn: string | undefined;
   /** For headers: `stack weiban-forms-prod (ap-northeast-1)` or `table weiban-forms-local`. */
   readonly label: string;
+  /** The corp the deployment polls: the stack's WeibanCorpId output, or WEIBAN_CORP_ID. */
+  readonly corpId?: string;
 }
 
 // serverless.yml: `service: weiban-forms`; each stage deploys the stack <service>-<stage>.
@@ -68,10 +70,12 @@ export async function resolveTarget(
       'say which deployment: --stage STAGE (the stack weiban-forms-STAGE), or --table NAME and --topic ARN (or TABLE_NAME and TOPIC_ARN)',
     );
   }
+  const corpId = nonBlank(env.WEIBAN_CORP_ID);
   return {
     tableName,
     topicArn: flags.topic ?? nonBlank(env.TOPIC_ARN),
     label: `table ${tableName}`,
+    ...(corpId !== undefined && { corpId }),
   };
 }
 
@@ -122,7 +126,8 @@ async function fromStack(
   const label = regionFromFile
     ? `stack ${name} (${region}, the stage's region in serverless.yml)`
     : `stack ${name} (${region})`;
-  return { tableName, topicArn, label };
+  const corpId = outputs.get('WeibanCorpId');
+  return { tableName, topicArn, label, ...(corpId !== undefined && { corpId }) };
 }
 
 function nonBlank(value: string | undefined): string | undefined {

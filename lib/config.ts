@@ -61,6 +61,10 @@ export interface Config {
   readonly trustTimeFilter: 'auto' | 'off';
   /** …and one listing without form_id for every form of the corp. */
   readonly corpWideListing: 'auto' | 'off';
+  /** The fastest a form is polled: passes run this often within each invocation. */
+  readonly pollIntervalSeconds: number;
+  /** How often the schedule invokes the function: passes stop just before the next is due. */
+  readonly schedulePeriodSeconds: number;
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -217,6 +221,18 @@ const schema = z
     WEIBAN_LARGER_PAGES: modeSetting,
     WEIBAN_TRUST_TIME_FILTER: modeSetting,
     WEIBAN_CORP_WIDE_LISTING: modeSetting,
+    POLL_INTERVAL_SECONDS: integer(
+      5,
+      3_600,
+      10,
+      'the fastest a form is polled; the budget may make it slower for many forms',
+    ),
+    SCHEDULE_PERIOD_SECONDS: integer(
+      60,
+      86_400,
+      60,
+      'how often the schedule invokes the function (its rate), so passes end before the next',
+    ),
   })
   .superRefine(requireSecret);
 
@@ -297,6 +313,8 @@ export function loadConfig(env: Env = process.env): Config {
     largerPages: e.WEIBAN_LARGER_PAGES,
     trustTimeFilter: e.WEIBAN_TRUST_TIME_FILTER,
     corpWideListing: e.WEIBAN_CORP_WIDE_LISTING,
+    pollIntervalSeconds: e.POLL_INTERVAL_SECONDS,
+    schedulePeriodSeconds: e.SCHEDULE_PERIOD_SECONDS,
   } satisfies Config);
 }
 

@@ -43,6 +43,7 @@ export class FormRun {
   readonly #formId: number;
   readonly #existing: FormState | undefined;
   readonly #startedAt: number;
+  readonly #lookbackSeconds: number;
   readonly #counts: { -readonly [K in keyof Counts]: Counts[K] } = noCounts();
   #leased = false;
   #plan: Continuation | undefined;
@@ -55,12 +56,20 @@ export class FormRun {
   /** u_id → submit_at of what this run recorded. */
   readonly #recorded = new Map<number, number>();
 
-  constructor(deps: PollerDeps, ctx: RunContext, formId: number, existing: FormState | undefined) {
+  constructor(
+    deps: PollerDeps,
+    ctx: RunContext,
+    formId: number,
+    existing: FormState | undefined,
+    /** How far behind the cursor the window starts: the whole lookback, or a pass's overlap. */
+    lookbackSeconds: number = deps.settings.lookbackSeconds,
+  ) {
     this.#deps = deps;
     this.#ctx = ctx;
     this.#formId = formId;
     this.#existing = existing;
     this.#startedAt = deps.clock.now();
+    this.#lookbackSeconds = lookbackSeconds;
   }
 
   async run(): Promise<FormResult> {
@@ -94,7 +103,7 @@ export class FormRun {
     const { clock, settings, weiban } = this.#deps;
     let state = initial;
     for (;;) {
-      const plan = planWindow(state, toUnixSeconds(clock.now()), settings.lookbackSeconds);
+      const plan = planWindow(state, toUnixSeconds(clock.now()), this.#lookbackSeconds);
       this.#plan = plan;
       const pager = new WindowPager({
         formId: this.#formId,

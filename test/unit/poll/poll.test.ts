@@ -3,7 +3,7 @@ import { VirtualClock } from '../../../dev/virtual-clock.js';
 import type { StartFrom } from '../../../lib/config.js';
 import type { FormState } from '../../../lib/model.js';
 import type { PollSettings, RunContext } from '../../../lib/poll/context.js';
-import { poll } from '../../../lib/poll/poll.js';
+import { poll, WRITE_LAG_BOUND_SECONDS } from '../../../lib/poll/poll.js';
 import { PollSchedule } from '../../../lib/poll/schedule.js';
 import { MalformedResponseError, RateLimitedError } from '../../../lib/weiban/errors.js';
 import { submitter, submitters } from '../../fixtures/weiban.js';
@@ -32,6 +32,8 @@ function setup(settings: Partial<PollSettings> = {}, formConcurrency?: number) {
     deadlineMarginMs: 10_000,
     emitResubmissions: false,
     answerFormIds: [],
+    // Every form due on every run: these tests are about one pass (passes.test.ts paces them).
+    pace: { minMs: 0, perMinute: Number.POSITIVE_INFINITY },
     ...settings,
   };
   let remaining = 60_000;
@@ -356,7 +358,7 @@ describe('poll: windows and pages (G1–G3)', () => {
     expect(t.weiban.queries.map((q) => q.offset)).toEqual([0, 2, 4, 6, 8, 0, 2, 4]);
   });
 
-  it('costs one Weiban call per form, one read and one write, no lease and no publish on a warm idle tick', async () => {
+  it('costs one Weiban call per form and one read, no write, lease or publish on a warm idle tick', async () => {
     const t = setup({ formIds: [1, 2, 3] });
     for (const formId of [1, 2, 3]) t.seed({ formId });
     await t.run();
@@ -367,9 +369,56 @@ describe('poll: windows and pages (G1–G3)', () => {
 
     expect(summary.forms.map((form) => form.outcome)).toEqual(['ok', 'ok', 'ok']);
     expect(t.weiban.queries.length - before.weiban).toBe(3);
-    expect(t.forms.requests - before.dynamo).toBe(2);
+    expect(t.forms.requests - before.dynamo).toBe(1);
     expect(t.publisher.calls).toBe(0);
-    expect(stateOf(t.forms, 2).cursor).toBe(NOW_S + 60);
+    // The cursor moved in memory; the table keeps the older one until it lags too far.
+    expect(summary.forms[1]?.cursor).toBe(NOW_S + 60);
+    expect(stateOf(t.forms, 2).cursor).toBe(NOW_S - 60);
+  });
+
+  it(`writes an idle form's cursor, all forms in one request, once it lags ${WRITE_LAG_BOUND_SECONDS} s`, async () => {
+    const t = setup({ formIds: [1, 2, 3] });
+    for (const formId of [1, 2, 3]) t.seed({ formId });
+    await t.run();
+    t.clock.advance(30_000);
+    await t.run();
+    expect(stateOf(t.forms, 1).cursor).toBe(NOW_S - 60);
+    const before = t.forms.requests;
+    t.clock.advance((WRITE_LAG_BOUND_SECONDS - 30) * 1000);
+
+    const summary = await t.run();
+
+    // One read, one write for the three.
+    expect(t.forms.requests - before).toBe(2);
+    for (const formId of [1, 2, 3]) {
+      expect(stateOf(t.forms, formId).cursor).toBe(NOW_S + WRITE_LAG_BOUND_SECONDS);
+    }
+    expect(summary.forms.map((form) => form.cursor)).toEqual(
+      [1, 2, 3].map(() => NOW_S + WRITE_LAG_BOUND_SECONDS),
+    );
+  });
+
+  it('reads on from its unwritten cursor, and from the table once another process wrote', async () => {
+    const t = setup();
+    t.seed({ formId: 842 });
+    await t.run();
+    t.clock.advance(30_000);
+    t.weiban.queries.length = 0;
+
+    await t.run();
+    // The window starts at the cursor this process kept (less the short overlap between
+    // sweeps), not at the table's older one.
+    expect(t.weiban.queries[0]?.startTime).toBeGreaterThan(NOW_S - 60);
+    const stored = stateOf(t.forms);
+    t.forms.states.set(842, { ...stored, version: stored.version + 1, cursor: NOW_S - 3_000 });
+    t.weiban.queries.length = 0;
+    t.clock.advance(30_000);
+
+    await t.run();
+
+    // The other process's cursor, less the whole lookback (a sweep is due).
+    expect(t.weiban.queries[0]?.startTime).toBeLessThanOrEqual(NOW_S - 3_000 - 600);
+    expect(t.weiban.queries[0]?.startTime).toBeGreaterThan(NOW_S - 3_000 - 600 - 5);
   });
 
   it('on its first run, seeds the form list from FORM_IDS and learns every form state once', async () => {
@@ -380,8 +429,8 @@ describe('poll: windows and pages (G1–G3)', () => {
 
     expect(summary.forms.map((form) => form.outcome)).toEqual(['ok', 'ok', 'ok']);
     expect(t.forms.list?.formIds).toEqual([1, 2, 3]);
-    // The list, the seed, every state, and the idle commit.
-    expect(t.forms.requests).toBe(4);
+    // The list, the seed, every state; the cursors moved too little to be worth a write.
+    expect(t.forms.requests).toBe(3);
   });
 
   it('stops with a clear error when Weiban ignores offset and pages never end', async () => {
