@@ -23,7 +23,8 @@ const STATES_PER_READ = 100;
  * never stops the others. Forms the run has no time for are `deferred`, and the next run
  * starts with them (G10).
  */
-export async function poll(deps: PollerDeps, ctx: RunContext): Promise<RunSummary> {
+export async function poll(given: PollerDeps, ctx: RunContext): Promise<RunSummary> {
+  const deps = await withModes(given);
   const { clock, schedule, settings } = deps;
   const started = clock.now();
   const list = await formList(deps);
@@ -76,6 +77,13 @@ export async function poll(deps: PollerDeps, ctx: RunContext): Promise<RunSummar
     forms: summaries.sort((a, b) => a.form_id - b.form_id),
     totals: summaries.reduce(addCounts, noCounts()),
   };
+}
+
+/** The settings for this pass, with the page size and time window the findings allow. */
+async function withModes(deps: PollerDeps): Promise<PollerDeps> {
+  if (deps.modes === undefined) return deps;
+  const { pageSize, exactTimeFilter } = await deps.modes.current();
+  return { ...deps, settings: { ...deps.settings, pageSize, exactTimeFilter } };
 }
 
 /**
