@@ -1,4 +1,5 @@
 import { loadBackfillConfig } from '../../lib/config.js';
+import { FINDINGS_REFRESH_MS } from '../../lib/poll/modes.js';
 import { probe } from '../../lib/probe/probe.js';
 import { callText, WireLog } from '../../lib/probe/wire.js';
 import { createWeiban } from '../../lib/service.js';
@@ -160,7 +161,7 @@ async function runProbe(ctx: CommandContext): Promise<number> {
     println(
       io.stdout,
       saved
-        ? `Saved to ${target.label} as ${where}; the poller uses it from its next run.`
+        ? `Saved to ${target.label} as ${where}; every poller reads it within ${FINDINGS_REFRESH_MS / 60_000} minutes.`
         : result.failed === undefined
           ? 'Not saved: run again with --save to let the poller use these findings.'
           : 'Not saved: nothing was learned.',

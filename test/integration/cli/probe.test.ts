@@ -130,7 +130,7 @@ describe('weiban-forms probe', () => {
     expect(result.stdout).toContain('  page size: limit 1000: Weiban accepted limit 1000');
     expect(result.stdout).toMatch(/^11 of at most 30 Weiban call\(s\), in \d+\.\ds\.$/m);
     expect(result.stdout).toContain(
-      `Saved to table ${world.tableName} as CORP#sim-corp/FINDINGS; the poller uses it from its next run.`,
+      `Saved to table ${world.tableName} as CORP#sim-corp/FINDINGS; every poller reads it within 5 minutes.`,
     );
     const stored = await new DynamoFindingsStore({
       client: world.aws.doc,
@@ -183,6 +183,37 @@ describe('weiban-forms probe', () => {
       }
     },
   );
+
+  it.each([
+    ['in the modes the saved findings prove', {}, 1000, 0],
+    [
+      'cautiously with WEIBAN_LARGER_PAGES and WEIBAN_TRUST_TIME_FILTER off',
+      { WEIBAN_LARGER_PAGES: 'off', WEIBAN_TRUST_TIME_FILTER: 'off' },
+      100,
+      1,
+    ],
+  ])('lets a poller started after --save poll %s', async (_label, env, limit, early) => {
+    const origin = Math.floor(Date.now() / 1000) - 10_800;
+    world = await World.create({
+      simulator: { timeFilter: 'exact' },
+      env: { START_FROM: String(origin), ...env },
+    });
+    world.simulator.submitMany(842, 6, (i) => ({ submit_at: nowS() - 7_200 + i * 60 }));
+    await probeJson(['--skip-new-token']);
+    const before = world.simulator.stats().listCalls.length;
+
+    const summary = await world.container()();
+
+    expect(summary.forms).toMatchObject([{ form_id: 842, outcome: 'ok', new: 6, published: 6 }]);
+    const polled = world.simulator.stats().listCalls.slice(before);
+    expect(polled.length).toBeGreaterThan(0);
+    for (const call of polled) expect(call.limit).toBe(limit);
+    // START_FROM is the window's start: sent as it is once the filter proved exact.
+    expect(polled[0]?.start_time).toBe(origin - early);
+    expect(world.logs).toContainEqual(
+      expect.objectContaining({ level: 'info', message: 'polling modes' }),
+    );
+  });
 
   it('finds form_id required, and keeps one listing per form', async () => {
     await setUp({ formIdRequired: true });
@@ -290,6 +321,8 @@ describe('weiban-forms probe', () => {
 
       const { findings } = await probeJson();
       const tokensByProbe = world.simulator.stats().requests.token - tokensBefore;
+      // The form's turn comes again a pass interval after the first run.
+      world.clock.advance(60_000);
       const after = await world.container()();
 
       expect(findings.newTokenEndsOld.verdict).toBe(verdict);
@@ -452,7 +485,7 @@ describe('weiban-forms probe', () => {
       /^sort order +undetermined +the first listing failed: Weiban blocks form\/user\/list until /m,
     );
     expect(result.stdout).toContain('Not saved: nothing was learned.');
-    expect(result.stderr).toMatch(/^error: the probe of form 842 learned nothing: /);
+    expect(result.stderr).toMatch(/^error: the probe of form 842 learned nothing: /m);
     expect(world.simulator.stats().requests.list).toBe(listsBefore);
     const stored = await new DynamoFindingsStore({
       client: world.aws.doc,
