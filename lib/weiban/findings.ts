@@ -112,7 +112,7 @@ export interface PollingModes {
   readonly exactTimeFilter: boolean;
   /**
    * The evidence allows one listing without form_id for every form of the corp. The poller
-   * does not use it yet: it still lists each form on its own (docs/storage.md#findings).
+   * does not use it yet: it still lists each form on its own (docs/guarantees.md#findings).
    * Whether that listing's window is exact is `formIdOptional.windowInclusive`, apart from
    * `exactTimeFilter`, which is about the listing of one form.
    */
