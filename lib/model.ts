@@ -95,6 +95,8 @@ export interface FormState {
    * duplicates without a ledger read. Never trusted to say a submitter is new.
    */
   readonly recent?: Readonly<Record<string, number>>;
+  /** The time between the form's recent polls when it was last written: the achieved pace (ms). */
+  readonly pollEveryMs?: number;
 }
 
 export type FormOutcome =

@@ -21,6 +21,8 @@ export interface FormStatus {
   readonly lag_seconds: number | null;
   readonly recorded: number;
   readonly last_ok_at: string | null;
+  /** The time between its recent polls, as the poller last wrote it: the interval achieved. */
+  readonly polled_every_seconds: number | null;
   readonly continuation: {
     readonly start: string;
     readonly end: string;
@@ -141,7 +143,17 @@ async function status(ctx: CommandContext): Promise<number> {
   println(
     io.stdout,
     renderTable(
-      ['FORM', 'CURSOR', 'LAG', 'RECORDED', 'LAST OK', 'CONTINUATION', 'START', 'LAST ERROR'],
+      [
+        'FORM',
+        'CURSOR',
+        'LAG',
+        'EVERY',
+        'RECORDED',
+        'LAST OK',
+        'CONTINUATION',
+        'START',
+        'LAST ERROR',
+      ],
       rows.map((row) => tableRow(row, nowMs)),
     ),
   );
@@ -159,6 +171,8 @@ function statusOf(state: FormState, recorded: number, nowMs: number): FormStatus
     lag_seconds: Math.max(0, nowS - state.cursor),
     recorded,
     last_ok_at: state.lastOkAt === undefined ? null : iso(state.lastOkAt),
+    polled_every_seconds:
+      state.pollEveryMs === undefined ? null : Math.round(state.pollEveryMs / 100) / 10,
     continuation:
       continuation === undefined
         ? null
@@ -192,6 +206,7 @@ function notStarted(formId: number, recorded: number): FormStatus {
     lag_seconds: null,
     recorded,
     last_ok_at: null,
+    polled_every_seconds: null,
     continuation: null,
     start_mode: null,
     origin: null,
@@ -202,7 +217,17 @@ function notStarted(formId: number, recorded: number): FormStatus {
 
 function tableRow(row: FormStatus, nowMs: number): string[] {
   if (!row.started) {
-    return [String(row.form_id), 'not started', '—', formatCount(row.recorded), '—', '—', '—', '—'];
+    return [
+      String(row.form_id),
+      'not started',
+      '—',
+      '—',
+      formatCount(row.recorded),
+      '—',
+      '—',
+      '—',
+      '—',
+    ];
   }
   const ago = (at: string) => `${formatDuration((nowMs - Date.parse(at)) / 1000)} ago`;
   const { continuation, last_error: error } = row;
@@ -210,6 +235,7 @@ function tableRow(row: FormStatus, nowMs: number): string[] {
     String(row.form_id),
     row.cursor_unix === null ? '—' : formatTime(row.cursor_unix),
     row.lag_seconds === null ? '—' : formatDuration(row.lag_seconds),
+    row.polled_every_seconds === null ? '—' : formatDuration(row.polled_every_seconds),
     formatCount(row.recorded),
     row.last_ok_at === null ? 'never' : ago(row.last_ok_at),
     continuation === null

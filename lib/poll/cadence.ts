@@ -58,6 +58,8 @@ export function cadence(
   };
 }
 
+const DRIFT_MS = 1_000;
+
 /** Whether a form polled at `polledAt` is due at `now`, given its pace and the pass period. */
 export function isDue(
   polledAt: number | undefined,
@@ -65,8 +67,9 @@ export function isDue(
   now: number,
   passMs: number,
 ): boolean {
-  // Half a pass early counts as on time: passes come at their own period, not the form's.
-  return polledAt === undefined || now - polledAt >= everyMs - passMs / 2;
+  // A pass's start drifts by the moments the previous one took to begin its form: that much
+  // early counts as on time. Anything more would poll faster than planned (G4).
+  return polledAt === undefined || now - polledAt >= everyMs - Math.min(passMs / 2, DRIFT_MS);
 }
 
 /** How far behind its cursor a form's window starts this pass: its whole lookback, or the overlap. */

@@ -58,7 +58,7 @@ export async function poll(given: PollerDeps, ctx: RunContext): Promise<RunSumma
       },
       { concurrency: deps.formConcurrency ?? 8 },
     );
-    const done = await settleIdleForms(deps, forms, states, results);
+    const done = await settleIdleForms(deps, forms, states, results, started);
     for (const summary of done) {
       const form = forms.find((each) => each.formId === summary.form_id);
       if (summary.outcome !== 'deferred') {
@@ -138,6 +138,7 @@ async function settleIdleForms(
   forms: readonly DueForm[],
   stored: ReadonlyMap<number, FormState>,
   results: ReadonlyMap<number, FormResult>,
+  passAt: number,
 ): Promise<FormSummary[]> {
   const { schedule } = deps;
   const idle = forms.flatMap(({ formId }) => {
@@ -153,7 +154,7 @@ async function settleIdleForms(
         writes.map(({ formId, commit }) => ({
           formId,
           version: commit.version,
-          change: commit.change,
+          change: schedule.paced(formId, commit.change, passAt),
         })),
         deps.clock.now(),
       );

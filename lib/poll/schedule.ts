@@ -1,10 +1,15 @@
 import type { FormList, FormState } from '../model.js';
+import type { StateChange } from '../ports.js';
 import { cadence, HOT_FOR_MS, isDue, lookbackFor, type Cadence } from './cadence.js';
 
 /** What this process knows of a form between passes. */
 interface FormMemory {
   /** When a pass last got to it (epoch ms). */
   polledAt?: number;
+  /** When a pass of this process last got to it: the start of the next measured gap. */
+  polledHereAt?: number;
+  /** The time between its polls in this process, smoothed (ms). */
+  everyMs?: number;
   /** When a pass last read its whole lookback. */
   sweptAt?: number;
   /** When a pass last found new submitters. */
@@ -97,10 +102,22 @@ export class PollSchedule {
     outcome: { readonly cursor: number | null; readonly swept: boolean; readonly found: boolean },
   ): void {
     const memory = this.#memory(formId);
+    memory.everyMs = smoothedEvery(memory, at);
+    memory.polledHereAt = at;
     memory.polledAt = at;
     if (outcome.swept) memory.sweptAt = at;
     if (outcome.found) memory.activeAt = at;
     if (outcome.cursor !== null) memory.cursor = outcome.cursor;
+  }
+
+  /**
+   * `change`, also recording the form's achieved pace (this pass, begun at `passAt`, counted)
+   * once this process has polled it before.
+   */
+  paced(formId: number, change: StateChange, passAt: number): StateChange {
+    const memory = this.#forms.get(formId);
+    const everyMs = memory === undefined ? undefined : smoothedEvery(memory, passAt);
+    return everyMs === undefined ? change : { ...change, pollEveryMs: everyMs };
   }
 
   /** The last cursor seen for the form, if any. */
@@ -147,6 +164,13 @@ export class PollSchedule {
     }
     return memory;
   }
+}
+
+/** The time between a form's polls with one more at `at`, smoothed over the recent ones. */
+function smoothedEvery(memory: FormMemory, at: number): number | undefined {
+  if (memory.polledHereAt === undefined || at <= memory.polledHereAt) return memory.everyMs;
+  const gap = at - memory.polledHereAt;
+  return memory.everyMs === undefined ? gap : Math.round(memory.everyMs * 0.7 + gap * 0.3);
 }
 
 /** The pace settings: the fastest a form may be polled, and the budget a minute. */

@@ -31,6 +31,7 @@ interface StateItem {
   last_ok_at?: number;
   last_error?: ErrorInfo;
   recent?: Record<string, number>;
+  poll_every_ms?: number;
   created_at?: number;
   updated_at?: number;
 }
@@ -205,6 +206,24 @@ export class DynamoFormStateStore implements FormStateStore {
     }
   }
 
+  async renewLease(formId: number, owner: string, until: number, now: number): Promise<void> {
+    try {
+      await this.#client.send(
+        new UpdateCommand({
+          TableName: this.#tableName,
+          Key: key(formId),
+          // The version stays: renewing changes nothing another run reads a window from.
+          UpdateExpression: 'SET lease_until = :until, updated_at = :now',
+          ConditionExpression: 'lease_owner = :owner AND lease_until >= :now',
+          ExpressionAttributeValues: { ':owner': owner, ':until': until, ':now': now },
+        }),
+      );
+    } catch (error: unknown) {
+      if (error instanceof ConditionalCheckFailedException) throw new LeaseHeldError(formId);
+      throw error;
+    }
+  }
+
   async commit(formId: number, guard: Guard, change: StateChange, now: number): Promise<void> {
     try {
       await this.#client.send(
@@ -295,6 +314,10 @@ export class DynamoFormStateStore implements FormStateStore {
       set.push('recent = :recent');
       values[':recent'] = change.recent;
     }
+    if (change.pollEveryMs !== undefined) {
+      set.push('poll_every_ms = :every');
+      values[':every'] = change.pollEveryMs;
+    }
     let condition: string;
     if (guard.kind === 'lease') {
       remove.push('lease_owner', 'lease_until');
@@ -338,6 +361,7 @@ function fromItem(item: StateItem): FormState {
     ...(item.last_ok_at !== undefined && { lastOkAt: item.last_ok_at }),
     ...(item.last_error !== undefined && { lastError: item.last_error }),
     ...(item.recent !== undefined && { recent: item.recent }),
+    ...(item.poll_every_ms !== undefined && { pollEveryMs: item.poll_every_ms }),
   };
 }
 

@@ -45,6 +45,8 @@ describe('weiban-forms status', () => {
         '842',
         formatTime(cursorOf(842)),
         expect.stringMatching(/^\d+s$/),
+        // One poll so far: no interval achieved yet.
+        '—',
         '12',
         expect.stringMatching(/ago$/),
         '—',
@@ -55,6 +57,7 @@ describe('weiban-forms status', () => {
         '901',
         formatTime(cursorOf(901)),
         expect.stringMatching(/^\d+s$/),
+        '—',
         '5',
         expect.stringMatching(/ago$/),
         '—',
@@ -75,6 +78,24 @@ describe('weiban-forms status', () => {
       expect.objectContaining({ form_id: 901, cursor_unix: cursorOf(901), recorded: 5 }),
     ]);
     expect(forms[0]?.last_ok_at).not.toBeNull();
+  });
+
+  it('shows the interval each form was actually polled at', async () => {
+    world = await World.create({ env: { FORM_IDS: '842' } });
+    const container = world.container();
+    await container();
+    world.clock.advance(40_000);
+    world.simulator.submit(842, { submit_at: nowS() - 2 });
+    await container();
+
+    const table = await cli(world, ['status', ...targetOf(world)]);
+    const json = await cli(world, ['status', '--json', ...targetOf(world)]);
+
+    // 40 s on the test's clock, plus the real moments the two runs took.
+    expect(rowsOf(table.stdout)[0]?.[3]).toMatch(/^4[0-4]s$/);
+    const forms = (JSON.parse(json.stdout) as { forms: FormStatus[] }).forms;
+    expect(forms[0]?.polled_every_seconds).toBeGreaterThanOrEqual(40);
+    expect(forms[0]?.polled_every_seconds).toBeLessThan(45);
   });
 
   it('shows an unfinished window and the last error', async () => {
@@ -99,8 +120,8 @@ describe('weiban-forms status', () => {
     const json = await cli(world, ['status', '--json', ...targetOf(world)]);
 
     const [row842, row901] = rowsOf(table.stdout);
-    expect(row842?.[5]).toBe('offset 100/300');
-    expect(row901?.[7]).toMatch(/ago: Weiban form\/user\/list gave no usable answer: HTTP 502/);
+    expect(row842?.[6]).toBe('offset 100/300');
+    expect(row901?.[8]).toMatch(/ago: Weiban form\/user\/list gave no usable answer: HTTP 502/);
     const forms = (JSON.parse(json.stdout) as { forms: FormStatus[] }).forms;
     expect(forms[0]?.continuation).toMatchObject({ offset: 100, total: 300 });
     expect(forms[1]?.last_error).toMatchObject({ name: 'TransportError' });
@@ -113,8 +134,8 @@ describe('weiban-forms status', () => {
 
     expect(result.code).toBe(0);
     expect(rowsOf(result.stdout)).toEqual([
-      ['842', 'not started', '—', '0', '—', '—', '—', '—'],
-      ['555', 'not started', '—', '0', '—', '—', '—', '—'],
+      ['842', 'not started', '—', '—', '0', '—', '—', '—', '—'],
+      ['555', 'not started', '—', '—', '0', '—', '—', '—', '—'],
     ]);
   });
 
@@ -208,7 +229,7 @@ describe('weiban-forms status', () => {
     expect(found.code).toBe(0);
     expect(found.stdout).toContain(`stack weiban-forms-${stage} (us-east-1)`);
     const [row] = rowsOf(found.stdout);
-    expect([row?.[0], row?.[3]]).toEqual(['842', '4']);
+    expect([row?.[0], row?.[4]]).toEqual(['842', '4']);
     expect(missing.code).toBe(1);
     expect(missing.stderr).toBe(
       'error: stack weiban-forms-nosuchstage does not exist in us-east-1: check --stage and --region\n',

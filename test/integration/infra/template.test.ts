@@ -250,7 +250,7 @@ describe('the packaged template', () => {
       Architectures: ['arm64'],
       ReservedConcurrentExecutions: 1,
       Timeout: 60,
-      MemorySize: 512,
+      MemorySize: 256,
       Handler: 'functions/poll.handler',
     });
     expect(poll.Role).toEqual({ 'Fn::Sub': '${PollRole.Arn}' });
@@ -261,9 +261,13 @@ describe('the packaged template', () => {
     ).toEqual(['DeliverRole', 'PollRole']);
   });
 
-  it('schedules the poller every minute by default', () => {
+  it('schedules the poller every minute by default, and tells it that period and its pass interval', () => {
     const rules = resourcesOfType('AWS::Events::Rule').map(([, rule]) => rule.Properties);
+    const variables = (resource('PollLambdaFunction').Properties.Environment as { Variables: Json })
+      .Variables;
 
+    // Passes end before the next invocation only if the function knows the schedule's period.
+    expect(variables).toMatchObject({ SCHEDULE_PERIOD_SECONDS: '60', POLL_INTERVAL_SECONDS: '10' });
     expect(rules).toEqual([
       expect.objectContaining({
         ScheduleExpression: 'rate(1 minute)',

@@ -198,6 +198,7 @@ describe('poll in each stored polling mode', () => {
         pace: { minMs: 0, perMinute: Number.POSITIVE_INFINITY },
       };
       forms.states.set(842, {
+        formId: 842,
         version: 1,
         cursor: NOW_S,
         origin: NOW_S - 86_400,

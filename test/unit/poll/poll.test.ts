@@ -3,6 +3,7 @@ import { VirtualClock } from '../../../dev/virtual-clock.js';
 import type { StartFrom } from '../../../lib/config.js';
 import type { FormState } from '../../../lib/model.js';
 import type { PollSettings, RunContext } from '../../../lib/poll/context.js';
+import { leaseTermMs } from '../../../lib/poll/form-run.js';
 import { poll, WRITE_LAG_BOUND_SECONDS } from '../../../lib/poll/poll.js';
 import { PollSchedule } from '../../../lib/poll/schedule.js';
 import { MalformedResponseError, RateLimitedError } from '../../../lib/weiban/errors.js';
@@ -702,6 +703,68 @@ describe('poll: concurrent runs (G2)', () => {
 
     expect(summary.forms[0]?.outcome).toBe('busy');
     expect(t.publisher.sent).toHaveLength(0);
+  });
+
+  it('takes a short lease and renews it between pages, so it never lapses while the run lives', async () => {
+    const t = setup({ pageSize: 2 });
+    t.seed({ formId: 842, cursor: NOW_S - 3_600, origin: NOW_S - 3_600 });
+    t.weiban.add(...submitters(8, { newestAt: NOW_S - 10 }));
+    const leases: number[] = [];
+    t.weiban.beforePage = () => {
+      // Each page takes 6 s: four of them outlast one lease term.
+      t.clock.advance(6_000);
+      const lease = stateOf(t.forms).lease;
+      if (lease !== undefined) leases.push(lease.until - t.clock.now());
+    };
+
+    const summary = await t.run();
+
+    expect(summary.forms[0]).toMatchObject({ outcome: 'ok', published: 8 });
+    expect(leaseTermMs(0)).toBe(15_000);
+    // Never lapsed at a page, never longer than one term.
+    expect(leases.length).toBeGreaterThan(2);
+    for (const left of leases) {
+      expect(left).toBeGreaterThan(0);
+      expect(left).toBeLessThanOrEqual(leaseTermMs(0));
+    }
+    expect(stateOf(t.forms).lease).toBeUndefined();
+  });
+
+  it('stops publishing when its lease lapsed, and a successor delivers the rest once', async () => {
+    const t = setup({ pageSize: 2 });
+    t.seed({ formId: 842, cursor: NOW_S - 3_600, origin: NOW_S - 3_600 });
+    t.weiban.add(...submitters(6, { newestAt: NOW_S - 10 }));
+    t.weiban.beforePage = (_query, served) => {
+      // The run stalls past its lease after its first page, as a frozen container would.
+      if (served === 2) t.clock.advance(leaseTermMs(0) + 1_000);
+    };
+
+    const stalled = await t.run('run-a');
+
+    expect(stalled.forms[0]?.outcome).toBe('busy');
+    expect(t.publisher.sent.length).toBe(2);
+    t.weiban.beforePage = undefined;
+
+    const successor = await t.run('run-b');
+
+    expect(successor.forms[0]).toMatchObject({ outcome: 'ok' });
+    expect(new Set(t.publisher.ids()).size).toBe(6);
+    expect(t.publisher.ids()).toHaveLength(6);
+  });
+
+  it("takes over a crashed run's form as soon as its short lease lapses", async () => {
+    const t = setup();
+    t.seed({
+      formId: 842,
+      lease: { owner: 'run-crashed', until: NOW_S * 1000 + leaseTermMs(0) },
+    });
+    t.weiban.add(submitter({ u_id: 1, submit_at: NOW_S - 5 }));
+    expect((await t.run('run-b')).forms[0]?.outcome).toBe('busy');
+
+    t.clock.advance(leaseTermMs(0) + 1);
+    const summary = await t.run('run-c');
+
+    expect(summary.forms[0]).toMatchObject({ outcome: 'ok', published: 1 });
   });
 
   it('starts over from the fresh state when another run moved the form meanwhile', async () => {

@@ -1,0 +1,217 @@
+import { describe, expect, it, vi } from 'vitest';
+import type { PollSettings } from '../../../lib/poll/context.js';
+import { runPasses } from '../../../lib/poll/passes.js';
+import { PollSchedule } from '../../../lib/poll/schedule.js';
+import { submitter } from '../../fixtures/weiban.js';
+import { FakeWeiban } from '../../support/fake-weiban.js';
+import { JumpingClock } from '../../support/jumping-clock.js';
+import {
+  MemoryFormStateStore,
+  MemoryLedger,
+  MemoryPublisher,
+} from '../../support/memory-stores.js';
+
+const START_MS = 1_800_000_000_000;
+const START_S = START_MS / 1000;
+
+/** One process: its stores, its schedule, and invocations of the passes on a jumping clock. */
+function setup({
+  formIds = [842],
+  intervalMs = 10_000,
+  perMinute = 500,
+}: { formIds?: number[]; intervalMs?: number; perMinute?: number } = {}) {
+  const clock = new JumpingClock(START_MS);
+  const weiban = new FakeWeiban();
+  const forms = new MemoryFormStateStore();
+  const publisher = new MemoryPublisher();
+  const published = new Map<string, number>();
+  const settings: PollSettings = {
+    corpId: 'corp-1',
+    formIds,
+    startFrom: { mode: 'now' },
+    lookbackSeconds: 600,
+    pageSize: 100,
+    deadlineMarginMs: 10_000,
+    emitResubmissions: false,
+    answerFormIds: [],
+    pace: { minMs: intervalMs, perMinute },
+  };
+  for (const formId of formIds) {
+    forms.states.set(formId, {
+      formId,
+      version: 1,
+      cursor: START_S - 60,
+      origin: START_S - 86_400,
+      startMode: 'now',
+    });
+  }
+  const deps = {
+    settings,
+    weiban,
+    forms,
+    ledger: new MemoryLedger(),
+    publisher,
+    clock,
+    log: { debug: vi.fn(), info: vi.fn(), warn: vi.fn(), error: vi.fn() },
+    schedule: new PollSchedule(),
+  };
+  /** Submissions that happen at given times (epoch ms), added as the clock reaches them. */
+  const arrivals: { at: number; formId: number; uId: number }[] = [];
+  const arrive = () => {
+    for (const arrival of arrivals.splice(0).sort((a, b) => a.at - b.at)) {
+      if (arrival.at > clock.now()) {
+        arrivals.push(arrival);
+        continue;
+      }
+      weiban.add(
+        submitter({
+          form_id: arrival.formId,
+          u_id: arrival.uId,
+          submit_at: Math.floor(arrival.at / 1000),
+        }),
+      );
+    }
+  };
+  weiban.beforePage = () => {
+    arrive();
+  };
+  const invoke = async (runId: string, lastStartBy = clock.now() + 57_000) => {
+    const summary = await runPasses(
+      deps,
+      { runId, remainingMs: () => 60_000 },
+      {
+        intervalMs,
+        lastStartBy,
+        afterPass: () => {
+          // What SNS took during the pass arrives now: the latency is the pass's.
+          for (const id of publisher.ids()) if (!published.has(id)) published.set(id, clock.now());
+          return Promise.resolve();
+        },
+      },
+    );
+    for (const id of publisher.ids()) if (!published.has(id)) published.set(id, clock.now());
+    return summary;
+  };
+  return { clock, weiban, forms, publisher, published, arrivals, invoke, deps };
+}
+
+/** Jumps to the next minute's invocation, as the schedule starts it. */
+function nextMinute(clock: JumpingClock): void {
+  const now = clock.now();
+  clock.advance(Math.ceil((now + 1) / 60_000) * 60_000 - now);
+}
+
+describe('passes within one invocation (G10)', () => {
+  it('polls at the interval until just before the next invocation, and delivers within one interval', async () => {
+    const t = setup();
+    t.arrivals.push(
+      { at: START_MS + 3_000, formId: 842, uId: 1 },
+      { at: START_MS + 23_000, formId: 842, uId: 2 },
+      { at: START_MS + 44_000, formId: 842, uId: 3 },
+    );
+
+    const summary = await t.invoke('run-1');
+
+    // Passes start at 0, 10, …, 50 s; the next would start at 60 s, after the cut at 57 s.
+    expect(summary.passes).toBe(6);
+    expect(t.weiban.queries.map((q) => q.endTime - START_S)).toEqual([0, 10, 20, 30, 40, 50]);
+    expect(summary.forms[0]).toMatchObject({ form_id: 842, outcome: 'ok', published: 3 });
+    expect(summary.totals.published).toBe(3);
+    const latency = (uId: number, at: number) =>
+      (t.published.get(`weiban:corp-1:842:${uId}`) ?? Number.NaN) - at;
+    for (const [uId, at] of [
+      [1, START_MS + 3_000],
+      [2, START_MS + 23_000],
+      [3, START_MS + 44_000],
+    ] as const) {
+      expect(latency(uId, at), `submitter ${uId}`).toBeLessThanOrEqual(10_000);
+    }
+  });
+
+  it('takes one pass when the next invocation is due before a second could start', async () => {
+    const t = setup();
+
+    const summary = await t.invoke('run-1', START_MS);
+
+    expect(summary.passes).toBe(1);
+    expect(t.weiban.queries).toHaveLength(1);
+  });
+
+  it('reads the short overlap between sweeps, and the whole lookback once a minute', async () => {
+    const t = setup();
+
+    await t.invoke('run-1');
+    nextMinute(t.clock);
+    await t.invoke('run-2');
+
+    // Each window starts a second early (Weiban's bounds are not known to be inclusive).
+    const behind = t.weiban.queries.map((q) => q.endTime - q.startTime - 1);
+    // Pass 1 sweeps 600 s behind the cursor (60 s old); passes 2–6 read 30 s behind it and
+    // the 10 s since; the next invocation's first pass, a minute after the sweep, sweeps again.
+    expect(behind.slice(0, 7)).toEqual([660, 40, 40, 40, 40, 40, 610]);
+  });
+
+  it('costs at most ⌈F/100⌉ + 1 DynamoDB requests per idle pass, and no write', async () => {
+    const formIds = Array.from({ length: 250 }, (_, i) => 1_000 + i);
+    const t = setup({ formIds, intervalMs: 60_000, perMinute: 500 });
+    await t.invoke('run-warm', START_MS);
+    t.clock.advance(60_000);
+    const before = { requests: t.forms.requests, versions: [...t.forms.states.values()] };
+    const versions = before.versions.map((state) => state.version);
+
+    await t.invoke('run-idle', t.clock.now());
+
+    expect(t.forms.requests - before.requests).toBeLessThanOrEqual(Math.ceil(250 / 100) + 1);
+    expect([...t.forms.states.values()].map((state) => state.version)).toEqual(versions);
+  });
+
+  it('keeps within 80 % of the budget, polling busy forms at the interval and quiet ones less often', async () => {
+    // 100 forms, 100 calls a minute planned as 80: once a minute for every form does not fit.
+    const formIds = Array.from({ length: 20 }, (_, i) => 1 + i);
+    const t = setup({ formIds, intervalMs: 5_000, perMinute: 100 });
+    t.arrivals.push({ at: START_MS + 1_000, formId: 1, uId: 1 });
+
+    await t.invoke('run-1');
+    nextMinute(t.clock);
+    await t.invoke('run-2');
+
+    const minutes = 2;
+    expect(t.weiban.queries.length / minutes).toBeLessThanOrEqual(80);
+    const pollsOf = (formId: number) => t.weiban.queries.filter((q) => q.formId === formId);
+    // Form 1 found a submitter and is polled more often than the quiet ones.
+    expect(pollsOf(1).length).toBeGreaterThan(pollsOf(2).length);
+    for (const formId of formIds) expect(pollsOf(formId).length).toBeGreaterThanOrEqual(2);
+  });
+
+  it('names the forms no pass had due as not_due, with their cursor, when the budget is short', async () => {
+    // One call a minute planned for two forms: each is polled every two minutes.
+    const t = setup({ formIds: [1, 2], intervalMs: 10_000, perMinute: 1 });
+    const first = await t.invoke('run-1');
+    nextMinute(t.clock);
+
+    const second = await t.invoke('run-2');
+
+    expect(first.forms.map((form) => form.outcome)).toEqual(['ok', 'ok']);
+    expect(second.forms).toEqual([
+      expect.objectContaining({ form_id: 1, outcome: 'not_due', cursor: START_S, pages: 0 }),
+      expect.objectContaining({ form_id: 2, outcome: 'not_due', cursor: START_S, pages: 0 }),
+    ]);
+    expect(t.weiban.queries).toHaveLength(2);
+  });
+
+  it("sums counts over the passes and keeps each form's last outcome", async () => {
+    const t = setup({ formIds: [1, 2] });
+    t.arrivals.push(
+      { at: START_MS + 12_000, formId: 1, uId: 7 },
+      { at: START_MS + 31_000, formId: 2, uId: 8 },
+    );
+
+    const summary = await t.invoke('run-1');
+
+    expect(summary.forms).toEqual([
+      expect.objectContaining({ form_id: 1, outcome: 'ok', new: 1, published: 1 }),
+      expect.objectContaining({ form_id: 2, outcome: 'ok', new: 1, published: 1 }),
+    ]);
+    expect(summary.totals).toMatchObject({ new: 2, published: 2, pages: 12 });
+  });
+});
