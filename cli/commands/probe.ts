@@ -1,5 +1,4 @@
 import { loadBackfillConfig } from '../../lib/config.js';
-import { FINDINGS_REFRESH_MS } from '../../lib/poll/modes.js';
 import { probe } from '../../lib/probe/probe.js';
 import { callText, WireLog } from '../../lib/probe/wire.js';
 import { createWeiban } from '../../lib/service.js';
@@ -161,7 +160,7 @@ async function runProbe(ctx: CommandContext): Promise<number> {
     println(
       io.stdout,
       saved
-        ? `Saved to ${target.label} as ${where}; every poller reads it within ${FINDINGS_REFRESH_MS / 60_000} minutes.`
+        ? `Saved to ${target.label} as ${where}; each poller container reads it at its first pass; running ones keep what they read.`
         : result.failed === undefined
           ? 'Not saved: run again with --save to let the poller use these findings.'
           : 'Not saved: nothing was learned.',

@@ -130,7 +130,7 @@ describe('weiban-forms probe', () => {
     expect(result.stdout).toContain('  page size: limit 1000: Weiban accepted limit 1000');
     expect(result.stdout).toMatch(/^11 of at most 30 Weiban call\(s\), in \d+\.\ds\.$/m);
     expect(result.stdout).toContain(
-      `Saved to table ${world.tableName} as CORP#sim-corp/FINDINGS; every poller reads it within 5 minutes.`,
+      `Saved to table ${world.tableName} as CORP#sim-corp/FINDINGS; each poller container reads it at its first pass; running ones keep what they read.`,
     );
     const stored = await new DynamoFindingsStore({
       client: world.aws.doc,

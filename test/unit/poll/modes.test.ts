@@ -1,7 +1,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import { VirtualClock } from '../../../dev/virtual-clock.js';
 import type { PollSettings } from '../../../lib/poll/context.js';
-import { FINDINGS_REFRESH_MS, PollingModesSource } from '../../../lib/poll/modes.js';
+import { FINDINGS_RETRY_MS, PollingModesSource } from '../../../lib/poll/modes.js';
 import { poll } from '../../../lib/poll/poll.js';
 import { PollSchedule } from '../../../lib/poll/schedule.js';
 import { FindingsFormatError } from '../../../lib/store/findings.js';
@@ -44,24 +44,20 @@ function stored(findings: () => WeibanFindings | undefined) {
 }
 
 describe('PollingModesSource', () => {
-  it('reads the findings once per refresh period and uses what they prove', async () => {
+  it('reads the findings once per process and uses what they prove', async () => {
     const clock = new VirtualClock({ startMs: NOW_S * 1000 });
     const findings = stored(() => bestFindings());
     const log = newLog();
     const modes = new PollingModesSource({ findings, settings: auto, clock, log });
 
     const first = await modes.current();
-    // The clock also runs in real time: a minute's margin keeps the test to its point.
-    clock.advance(FINDINGS_REFRESH_MS - 60_000);
-    await modes.current();
-    const readsWithin = findings.reads;
-    clock.advance(60_000);
-    await modes.current();
+    clock.advance(6 * 3_600_000);
+    const later = await modes.current();
 
     expect(first).toMatchObject({ pageSize: 1000, exactTimeFilter: true });
-    expect(readsWithin).toBe(1);
-    expect(findings.reads).toBe(2);
-    // Logged when they are first known, not again while they stay the same.
+    expect(later).toBe(first);
+    // A warm pass costs no read: idle passes keep to their DynamoDB bound.
+    expect(findings.reads).toBe(1);
     expect(log.info).toHaveBeenCalledTimes(1);
     expect(log.info).toHaveBeenCalledWith('polling modes', {
       pageSize: 1000,
@@ -70,25 +66,29 @@ describe('PollingModesSource', () => {
     });
   });
 
-  it('takes up findings saved after the process started, at its next read', async () => {
+  it('reads again FINDINGS_RETRY_MS after a failed read, and then keeps what it read', async () => {
     const clock = new VirtualClock({ startMs: NOW_S * 1000 });
-    const table: { saved?: WeibanFindings } = {};
-    const log = newLog();
-    const modes = new PollingModesSource({
-      findings: stored(() => table.saved),
-      settings: auto,
-      clock,
-      log,
+    const table = { fail: true };
+    const findings = stored(() => {
+      if (table.fail) throw new Error('ProvisionedThroughputExceededException');
+      return bestFindings();
     });
+    const modes = new PollingModesSource({ findings, settings: auto, clock, log: newLog() });
 
-    const before = await modes.current();
-    table.saved = bestFindings();
-    clock.advance(FINDINGS_REFRESH_MS);
-    const after = await modes.current();
+    const failed = await modes.current();
+    table.fail = false;
+    // The clock also runs in real time: a minute's margin keeps the test to its point.
+    clock.advance(FINDINGS_RETRY_MS - 60_000);
+    const meanwhile = await modes.current();
+    clock.advance(60_000);
+    const retried = await modes.current();
+    clock.advance(FINDINGS_RETRY_MS);
+    await modes.current();
 
-    expect(before).toMatchObject({ pageSize: 100, exactTimeFilter: false });
-    expect(after).toMatchObject({ pageSize: 1000, exactTimeFilter: true });
-    expect(log.info).toHaveBeenCalledTimes(2);
+    expect(failed).toMatchObject({ pageSize: 100, exactTimeFilter: false });
+    expect(meanwhile).toBe(failed);
+    expect(retried).toMatchObject({ pageSize: 1000, exactTimeFilter: true });
+    expect(findings.reads).toBe(2);
   });
 
   it.each<[string, Error]>([
