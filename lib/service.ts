@@ -170,7 +170,11 @@ export function createPollService(options: ServiceOptions): PollService {
             settings: {
               ...config,
               deadlineMarginMs,
-              pace: { minMs: intervalMs, perMinute: config.maxPerMinute },
+              pace: {
+                minMs: intervalMs,
+                perMinute: config.maxPerMinute,
+                periodMs: config.schedulePeriodSeconds * 1000,
+              },
             },
             weiban: weiban.client,
             forms,

@@ -28,7 +28,7 @@ export async function runPasses(
   const passes: RunSummary[] = [];
   for (;;) {
     const passStart = clock.now();
-    passes.push(await poll(deps, ctx));
+    passes.push(await poll(deps, ctx, { firstPass: passes.length === 0 }));
     const next = passStart + plan.intervalMs;
     if (next > plan.lastStartBy || ctx.signal?.aborted === true) break;
     await plan.afterPass?.();

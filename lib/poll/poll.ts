@@ -23,7 +23,11 @@ const STATES_PER_READ = 100;
  * never stops the others. Forms the run has no time for are `deferred`, and the next run
  * starts with them (G10).
  */
-export async function poll(given: PollerDeps, ctx: RunContext): Promise<RunSummary> {
+export async function poll(
+  given: PollerDeps,
+  ctx: RunContext,
+  { firstPass = true }: { readonly firstPass?: boolean } = {},
+): Promise<RunSummary> {
   const deps = await withModes(given);
   const { clock, schedule, settings } = deps;
   const started = clock.now();
@@ -34,7 +38,13 @@ export async function poll(given: PollerDeps, ctx: RunContext): Promise<RunSumma
     known = (await deps.forms.read(list.formIds, false)).states;
     schedule.learn(known);
   }
-  const due = schedule.due(list.formIds, started, settings.pace, settings.lookbackSeconds);
+  const due = schedule.due(
+    list.formIds,
+    started,
+    settings.pace,
+    settings.lookbackSeconds,
+    firstPass,
+  );
   const summaries: FormSummary[] = [];
   for (let first = 0; first < due.length; first += STATES_PER_READ) {
     const forms = due.slice(first, first + STATES_PER_READ);

@@ -81,11 +81,17 @@ export class PollSchedule {
     now: number,
     pace: PaceSettings,
     lookbackSeconds: number,
+    firstPass = true,
   ): DueForm[] {
     const { hotMs, coldMs } = this.cadence(formIds, now, pace);
+    const periodMs = pace.periodMs ?? 60_000;
     return formIds
       .filter((formId) => {
         const every = this.#isHot(formId, now) ? hotMs : coldMs;
+        // A form paced at about once a period is polled by each invocation's first pass: the
+        // schedule is that pace's clock, so a fresh process (or a test's next tick) needs no
+        // memory of the last poll to keep it, and it is never more often than planned.
+        if (firstPass && every <= periodMs && every > periodMs - pace.minMs) return true;
         return isDue(this.#forms.get(formId)?.polledAt, every, now, pace.minMs);
       })
       .sort((a, b) => (this.#polledAt(a) ?? -1) - (this.#polledAt(b) ?? -1) || a - b)
@@ -173,8 +179,10 @@ function smoothedEvery(memory: FormMemory, at: number): number | undefined {
   return memory.everyMs === undefined ? gap : Math.round(memory.everyMs * 0.7 + gap * 0.3);
 }
 
-/** The pace settings: the fastest a form may be polled, and the budget a minute. */
+/** The pace settings: the fastest a form may be polled, the budget a minute, the schedule's period. */
 export interface PaceSettings {
   readonly minMs: number;
   readonly perMinute: number;
+  /** Between two scheduled invocations (SCHEDULE_PERIOD_SECONDS); a minute if not given. */
+  readonly periodMs?: number;
 }

@@ -183,6 +183,25 @@ describe('passes within one invocation (G10)', () => {
     for (const formId of formIds) expect(pollsOf(formId).length).toBeGreaterThanOrEqual(2);
   });
 
+  it("polls every once-a-minute form on an invocation's first pass, however recent the last poll", async () => {
+    const t = setup({ formIds: [1, 2, 3], intervalMs: 60_000 });
+    await t.invoke('run-1', START_MS);
+    // A fresh process, five seconds later: the table says every form was polled just now.
+    t.clock.advance(5_000);
+    for (const state of t.forms.states.values()) state.lastOkAt = t.clock.now() - 5_000;
+    const fresh = { ...t.deps, schedule: new PollSchedule() };
+    const before = t.weiban.queries.length;
+
+    const summary = await runPasses(
+      fresh,
+      { runId: 'run-2', remainingMs: () => 60_000 },
+      { intervalMs: 60_000, lastStartBy: t.clock.now() },
+    );
+
+    expect(summary.forms.map((form) => form.outcome)).toEqual(['ok', 'ok', 'ok']);
+    expect(t.weiban.queries.length - before).toBe(3);
+  });
+
   it('names the forms no pass had due as not_due, with their cursor, when the budget is short', async () => {
     // One call a minute planned for two forms: each is polled every two minutes.
     const t = setup({ formIds: [1, 2], intervalMs: 10_000, perMinute: 1 });
