@@ -5,6 +5,7 @@ import { awsClients, type CliClients } from './clients.js';
 import type { Command, CommandContext } from './command.js';
 import { backfillCommand } from './commands/backfill.js';
 import { formsAddCommand, formsListCommand, formsRemoveCommand } from './commands/forms.js';
+import { probeCommand } from './commands/probe.js';
 import { replayCommand } from './commands/replay.js';
 import { resetCommand } from './commands/reset.js';
 import { statusCommand } from './commands/status.js';
@@ -23,6 +24,7 @@ const COMMANDS: readonly Command[] = [
   backfillCommand,
   resetCommand,
   tokenCheckCommand,
+  probeCommand,
 ];
 
 const HELP = `weiban-forms: look after the Weiban form poller

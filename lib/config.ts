@@ -52,6 +52,15 @@ export interface Config {
   /** Token lifetime assumed when Weiban's answer carries no `expires_in`. */
   readonly tokenTtlFallbackSeconds: number;
   readonly requestTimeoutMs: number;
+  /**
+   * Polling modes the probe's stored findings may allow (lib/weiban/findings.ts): `auto` uses
+   * them, `off` keeps the cautious mode. Larger pages than PAGE_SIZE…
+   */
+  readonly largerPages: 'auto' | 'off';
+  /** …trusting Weiban's time window as exact… */
+  readonly trustTimeFilter: 'auto' | 'off';
+  /** …and one listing without form_id for every form of the corp. */
+  readonly corpWideListing: 'auto' | 'off';
   /** The fastest a form is polled: passes run this often within each invocation. */
   readonly pollIntervalSeconds: number;
   /** How often the schedule invokes the function: passes stop just before the next is due. */
@@ -78,6 +87,16 @@ const integer = (min: number, max: number, fallback: number, why?: string) => {
 };
 
 const formId = z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER);
+
+/** A polling mode the probe's findings may allow: `auto` (use them) or `off`. */
+const modeSetting = z.preprocess(
+  blankToUndefined,
+  z
+    .enum(['auto', 'off'], {
+      error: 'must be "auto" (use what weiban-forms probe learned) or "off"',
+    })
+    .default('auto'),
+);
 
 function parseFormIds(raw: string, ctx: z.RefinementCtx, what: string): number[] {
   const ids: number[] = [];
@@ -199,6 +218,9 @@ const schema = z
     DEADLINE_MARGIN_MS: integer(1_000, 600_000, 10_000),
     WEIBAN_TOKEN_TTL_SECONDS: integer(600, 86_400 * 30, 7200),
     WEIBAN_REQUEST_TIMEOUT_MS: integer(1_000, 120_000, 10_000),
+    WEIBAN_LARGER_PAGES: modeSetting,
+    WEIBAN_TRUST_TIME_FILTER: modeSetting,
+    WEIBAN_CORP_WIDE_LISTING: modeSetting,
     POLL_INTERVAL_SECONDS: integer(
       3,
       3_600,
@@ -288,6 +310,9 @@ export function loadConfig(env: Env = process.env): Config {
     answerFormIds: e.ANSWER_FORM_IDS === 'all' ? 'all' : Object.freeze(e.ANSWER_FORM_IDS),
     emitResubmissions: e.EMIT_RESUBMISSIONS,
     deadlineMarginMs: e.DEADLINE_MARGIN_MS,
+    largerPages: e.WEIBAN_LARGER_PAGES,
+    trustTimeFilter: e.WEIBAN_TRUST_TIME_FILTER,
+    corpWideListing: e.WEIBAN_CORP_WIDE_LISTING,
     pollIntervalSeconds: e.POLL_INTERVAL_SECONDS,
     schedulePeriodSeconds: e.SCHEDULE_PERIOD_SECONDS,
   } satisfies Config);

@@ -7,6 +7,7 @@ import type {
   Submission,
   SubmitterPage,
 } from './model.js';
+import type { WeibanFindings } from './weiban/findings.js';
 
 /** Structured logging, as the Powertools Logger offers it: a message and its fields. */
 export interface Log {
@@ -132,4 +133,10 @@ export interface PublishResult {
 export interface EventPublisher {
   /** Publishes every message; never throws for a message SNS refused, it lists it in `failed`. */
   publish(messages: readonly OutgoingMessage[]): Promise<PublishResult>;
+}
+
+/** What `weiban-forms probe --save` stored of the corp's Weiban, if anything. */
+export interface FindingsSource {
+  /** Undefined when no findings are stored; throws when they cannot be read. */
+  load(): Promise<WeibanFindings | undefined>;
 }

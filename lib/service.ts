@@ -9,11 +9,13 @@ import { Redactor } from './errors.js';
 import type { RunSummary, WeibanCounts } from './model.js';
 import type { RunContext } from './poll/context.js';
 import { runPasses } from './poll/passes.js';
+import { PollingModesSource } from './poll/modes.js';
 import { PollSchedule } from './poll/schedule.js';
 import type { EventPublisher, FormStateStore, Log, SubmitterLedger } from './ports.js';
 import { SnsPublisher } from './publish/sns.js';
 import { secretSource } from './secret.js';
 import { DynamoCorpBudget } from './store/corp-budget.js';
+import { DynamoFindingsStore } from './store/findings.js';
 import { DynamoFormStateStore } from './store/form-state.js';
 import { DynamoSubmitterLedger } from './store/ledger.js';
 import { DynamoTokenStore } from './store/token-store.js';
@@ -152,6 +154,17 @@ export function createPollService(options: ServiceOptions): PollService {
     options.stores?.publisher ??
     new SnsPublisher({ client: clients.sns, topicArn: config.topicArn, clock });
   const schedule = new PollSchedule();
+  // What `weiban-forms probe --save` proved of the corp's Weiban, read once per refresh period.
+  const modes = new PollingModesSource({
+    findings: new DynamoFindingsStore({
+      client: clients.dynamo,
+      tableName: config.tableName,
+      corpId: config.corpId,
+    }),
+    settings: config,
+    clock,
+    log,
+  });
 
   return {
     run: async (ctx) => {
@@ -183,6 +196,7 @@ export function createPollService(options: ServiceOptions): PollService {
             clock,
             log,
             schedule,
+            modes,
           },
           { ...ctx, signal },
           {

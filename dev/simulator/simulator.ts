@@ -6,7 +6,7 @@ import { JSON_TYPE, fail, ok, type Answer } from './answers.js';
 import { FaultQueue, faultAnswer } from './faults.js';
 import { RateLimiter, RollingWindow } from './limits.js';
 import { SampleGenerator } from './samples.js';
-import { FormStore, type ListQuery } from './store.js';
+import { FormStore, type ListQuery, type TimeFilter } from './store.js';
 import type {
   Endpoint,
   Fault,
@@ -70,8 +70,10 @@ export class WeibanSimulator {
   readonly #maxInFlight: number;
   readonly #latency: number | (() => number);
   readonly #order: 'desc' | 'asc';
-  readonly #filterByTime: boolean;
+  readonly #timeFilter: TimeFilter;
   readonly #maxLimit: number;
+  readonly #formIdRequired: boolean;
+  readonly #newTokenEndsOld: boolean;
 
   readonly #store = new FormStore();
   readonly #samples: SampleGenerator;
@@ -100,8 +102,10 @@ export class WeibanSimulator {
     this.#limiter = new RateLimiter(positive('perMinute', options.perMinute ?? 600));
     this.#latency = options.latencyMs ?? 0;
     this.#order = options.order ?? 'desc';
-    this.#filterByTime = options.filterByTime ?? true;
+    this.#timeFilter = timeFilterOf(options);
     this.#maxLimit = positive('maxLimit', options.maxLimit ?? 1000);
+    this.#formIdRequired = options.formIdRequired ?? true;
+    this.#newTokenEndsOld = options.newTokenEndsOld ?? false;
     this.#samples = new SampleGenerator(options.seed ?? 1);
   }
 
@@ -421,6 +425,7 @@ export class WeibanSimulator {
       return fail(10003);
     }
     const token = randomBytes(24).toString('hex');
+    if (this.#newTokenEndsOld) this.#tokens.clear();
     this.#tokens.set(token, this.#clock.now() + this.#tokenTtlSeconds * 1000);
     return ok({ access_token: token, expires_in: this.#tokenTtlSeconds });
   }
@@ -437,9 +442,12 @@ export class WeibanSimulator {
   #list(parsed: ListParse | undefined): Answer {
     if (parsed === undefined) throw new ParamError('form_id is required');
     if ('error' in parsed) throw parsed.error;
-    const page = this.#store.page(parsed.query, this.#order, this.#filterByTime);
+    const page = this.#store.page(parsed.query, this.#order, this.#timeFilter);
     const answer = ok({ total: page.total, result: page.result });
-    this.#pageServed(parsed.query.formId);
+    // A page of the whole corp is a page of each of its forms.
+    const served =
+      parsed.query.formId === undefined ? [...this.#inserts.keys()] : [parsed.query.formId];
+    for (const formId of served) this.#pageServed(formId);
     return answer;
   }
 
@@ -459,8 +467,10 @@ export class WeibanSimulator {
 
   #parseList(query: URLSearchParams): ListParse {
     try {
-      // Weiban: whether form_id is required is unknown; the simulator requires it.
-      const formId = requiredInt(query, 'form_id');
+      // Weiban: whether form_id is required is unknown; `formIdRequired` chooses.
+      const formId = this.#formIdRequired
+        ? requiredInt(query, 'form_id')
+        : optionalInt(query, 'form_id');
       // Weiban: status is required.
       const status = query.get('status');
       if (status === null || status === '') throw new ParamError('status is required');
@@ -470,7 +480,8 @@ export class WeibanSimulator {
       }
       const offset = optionalInt(query, 'offset') ?? 0;
       const city = query.get('city');
-      const listQuery: ListQuery = { formId, status, offset, limit };
+      const listQuery: ListQuery = { status, offset, limit };
+      if (formId !== undefined) listQuery.formId = formId;
       const startTime = optionalInt(query, 'start_time');
       const endTime = optionalInt(query, 'end_time');
       if (startTime !== undefined) listQuery.startTime = startTime;
@@ -536,7 +547,8 @@ function emptyStats(): SimStats {
 }
 
 function listCall(query: ListQuery): ListCall {
-  const call: ListCall = { formId: query.formId, offset: query.offset, limit: query.limit };
+  const call: ListCall = { offset: query.offset, limit: query.limit };
+  if (query.formId !== undefined) call.formId = query.formId;
   if (query.startTime !== undefined) call.start_time = query.startTime;
   if (query.endTime !== undefined) call.end_time = query.endTime;
   return call;
@@ -601,6 +613,16 @@ function requiredInt(query: URLSearchParams, name: string): number {
   const n = optionalInt(query, name);
   if (n === undefined) throw new ParamError(`${name} is required`);
   return n;
+}
+
+function timeFilterOf(options: SimulatorOptions): TimeFilter {
+  const { timeFilter, filterByTime } = options;
+  if (filterByTime === undefined) return timeFilter ?? 'exact';
+  const implied = filterByTime ? 'exact' : 'ignored';
+  if (timeFilter !== undefined && timeFilter !== implied) {
+    throw new RangeError(`filterByTime: ${filterByTime} contradicts timeFilter: '${timeFilter}'`);
+  }
+  return implied;
 }
 
 function positive(name: string, value: number): number {

@@ -2,7 +2,8 @@ import type { SimRow, SimSubmission } from './types.js';
 
 /** What `form/user/list` filters and pages by, already validated. */
 export interface ListQuery {
-  formId: number;
+  /** Absent: every form of the corp (when the simulator lets `form_id` be left out). */
+  formId?: number;
   status: string;
   city?: string;
   startTime?: number;
@@ -19,7 +20,16 @@ export interface ListPage {
 
 export type Order = 'desc' | 'asc';
 
-const compareAsc = (a: SimRow, b: SimRow): number => a.submit_at - b.submit_at || a.u_id - b.u_id;
+/**
+ * How `start_time`/`end_time` bound `submit_at`: both inclusive, one or both bounds exclusive
+ * (off by one second), or not at all.
+ */
+export type TimeFilter =
+  'exact' | 'exclusive-start' | 'exclusive-end' | 'exclusive-both' | 'ignored';
+
+// form_id last: within one form u_id is unique, so it only orders rows of different forms.
+const compareAsc = (a: SimRow, b: SimRow): number =>
+  a.submit_at - b.submit_at || a.u_id - b.u_id || a.form_id - b.form_id;
 
 /** First index where `before` is false, given it is true for a prefix of `items`. */
 function partitionPoint<T>(items: readonly T[], before: (item: T) => boolean): number {
@@ -62,14 +72,30 @@ class SortedRows {
     if (this.items[at] === row) this.items.splice(at, 1);
   }
 
-  /** Half-open index range of rows with startTime ≤ submit_at ≤ endTime. */
-  timeRange(startTime: number | undefined, endTime: number | undefined): [number, number] {
+  /**
+   * Half-open index range of rows the filter lets through: startTime ≤ submit_at ≤ endTime
+   * when exact, `<` at a bound that is exclusive, every row when ignored.
+   */
+  timeRange(
+    startTime: number | undefined,
+    endTime: number | undefined,
+    filter: TimeFilter,
+  ): [number, number] {
+    if (filter === 'ignored') return [0, this.items.length];
+    const startOpen = filter === 'exclusive-start' || filter === 'exclusive-both';
+    const endOpen = filter === 'exclusive-end' || filter === 'exclusive-both';
     const lo =
-      startTime === undefined ? 0 : partitionPoint(this.items, (r) => r.submit_at < startTime);
+      startTime === undefined
+        ? 0
+        : partitionPoint(this.items, (r) =>
+            startOpen ? r.submit_at <= startTime : r.submit_at < startTime,
+          );
     const hi =
       endTime === undefined
         ? this.items.length
-        : partitionPoint(this.items, (r) => r.submit_at <= endTime);
+        : partitionPoint(this.items, (r) =>
+            endOpen ? r.submit_at < endTime : r.submit_at <= endTime,
+          );
     return [lo, Math.max(lo, hi)];
   }
 }
@@ -98,6 +124,8 @@ class FormData {
 /** All forms, their submitter rows and their submissions. Pure data: no I/O, no clock. */
 export class FormStore {
   readonly #forms = new Map<number, FormData>();
+  /** Every form's rows by status, for a listing without `form_id`. */
+  readonly #corp = new Map<string, SortedRows>();
 
   has(formId: number): boolean {
     return this.#forms.has(formId);
@@ -140,7 +168,10 @@ export class FormStore {
       byStatus.set(row.status, group);
     }
     form.all.insertMany(rows);
-    for (const [status, group] of byStatus) form.statusRows(status).insertMany(group);
+    for (const [status, group] of byStatus) {
+      form.statusRows(status).insertMany(group);
+      this.#corpRows(status).insertMany(group);
+    }
   }
 
   /** Swaps a row for its new version (same u_id), moving it to its new place in the order. */
@@ -150,9 +181,11 @@ export class FormStore {
     if (previous === undefined) throw new RangeError(`form ${formId} has no u_id ${next.u_id}`);
     form.all.remove(previous);
     form.statusRows(previous.status).remove(previous);
+    this.#corpRows(previous.status).remove(previous);
     form.byUId.set(next.u_id, next);
     form.all.insert(next);
     form.statusRows(next.status).insert(next);
+    this.#corpRows(next.status).insert(next);
   }
 
   /** Every row of the form in the served order. */
@@ -176,13 +209,17 @@ export class FormStore {
     form.submissions.set(uId, list);
   }
 
-  /** One page of `form/user/list`; an unknown form reads as empty. */
-  page(query: ListQuery, order: Order, filterByTime: boolean): ListPage {
-    const rows = this.#forms.get(query.formId)?.byStatus.get(query.status);
+  /**
+   * One page of `form/user/list`; an unknown form reads as empty. Without `formId`, the rows of
+   * every form, in the same order.
+   */
+  page(query: ListQuery, order: Order, filter: TimeFilter): ListPage {
+    const rows =
+      query.formId === undefined
+        ? this.#corp.get(query.status)
+        : this.#forms.get(query.formId)?.byStatus.get(query.status);
     if (rows === undefined) return { total: 0, result: [] };
-    const [lo, hi] = filterByTime
-      ? rows.timeRange(query.startTime, query.endTime)
-      : [0, rows.items.length];
+    const [lo, hi] = rows.timeRange(query.startTime, query.endTime, filter);
     const { offset, limit } = query;
     const items = rows.items;
     if (query.city !== undefined) return pageFiltered(items, lo, hi, query, order);
@@ -195,6 +232,15 @@ export class FormStore {
     const end = hi - offset;
     const start = Math.max(lo, end - limit);
     return { total: hi - lo, result: end > start ? items.slice(start, end).reverse() : [] };
+  }
+
+  #corpRows(status: string): SortedRows {
+    let rows = this.#corp.get(status);
+    if (rows === undefined) {
+      rows = new SortedRows();
+      this.#corp.set(status, rows);
+    }
+    return rows;
   }
 
   #form(formId: number): FormData {

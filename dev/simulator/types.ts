@@ -1,4 +1,7 @@
 import type { Clock } from '../../lib/clock.js';
+import type { TimeFilter } from './store.js';
+
+export type { TimeFilter } from './store.js';
 
 /** One submitter row of `form/user/list`, field for field as Weiban documents it. */
 export interface SimRow {
@@ -52,10 +55,27 @@ export interface SimulatorOptions {
   latencyMs?: number | (() => number);
   /** `form/user/list` order: 'desc' is submit_at desc then u_id desc, 'asc' the reverse. */
   order?: 'desc' | 'asc';
-  /** Whether start_time/end_time filter submit_at (inclusive); false ignores them. */
+  /**
+   * How start_time/end_time bound submit_at (Weiban: unknown). 'exact' (the default) keeps
+   * start_time ≤ submit_at ≤ end_time; 'exclusive-start', 'exclusive-end' and
+   * 'exclusive-both' make that bound `<` (off by one second); 'ignored' lists every row.
+   */
+  timeFilter?: TimeFilter;
+  /** Older spelling of `timeFilter`: true is 'exact', false is 'ignored'. */
   filterByTime?: boolean;
   /** Largest `limit` accepted; above it gets 21901. */
   maxLimit?: number;
+  /**
+   * Whether `form/user/list` needs `form_id` (Weiban: unknown). Optional (false): without it,
+   * the listing holds every form's submitters of the corp, in the same order, and `total`
+   * counts all of them. Default true: a missing form_id gets 21901.
+   */
+  formIdRequired?: boolean;
+  /**
+   * Whether issuing a token ends every token issued before it (Weiban: unknown), so that they
+   * get 10001. Default false: earlier tokens work until they expire or are revoked.
+   */
+  newTokenEndsOld?: boolean;
   /** Seed for the generated sample values, so a run can be repeated. */
   seed?: number;
 }
@@ -81,7 +101,8 @@ export type Fault =
 
 /** One `form/user/list` call as the server understood it. */
 export interface ListCall {
-  formId: number;
+  /** Absent for a listing of the whole corp (no `form_id`). */
+  formId?: number;
   offset: number;
   limit: number;
   start_time?: number;

@@ -7,6 +7,7 @@ import type {
   SubmitterLedger,
   SubmitterSource,
 } from '../ports.js';
+import type { PollingModes } from '../weiban/findings.js';
 import type { PaceSettings, PollSchedule } from './schedule.js';
 
 /** What the poller needs to know of the configuration. */
@@ -16,7 +17,13 @@ export interface PollSettings {
   readonly formIds: readonly number[];
   readonly startFrom: StartFrom;
   readonly lookbackSeconds: number;
+  /** `limit` per page: PAGE_SIZE, or the larger one the probe's findings allow. */
   readonly pageSize: number;
+  /**
+   * Weiban's time window proved exact, both bounds inclusive on submit_at (the probe's
+   * findings): the window goes as it is, and rows are not filtered by submit_at again.
+   */
+  readonly exactTimeFilter?: boolean;
   /** Below this much Lambda time left, no new page is started (docs/guarantees.md#g6). */
   readonly deadlineMarginMs: number;
   readonly emitResubmissions: boolean;
@@ -35,6 +42,11 @@ export interface PollerDeps {
   readonly log: Log;
   /** Which forms were polled when: kept for the life of the process. */
   readonly schedule: PollSchedule;
+  /**
+   * The polling modes the probe's stored findings allow, asked at the start of each pass; they
+   * set `pageSize` and `exactTimeFilter`. Without it, the settings as given.
+   */
+  readonly modes?: { current(): Promise<PollingModes> };
   /** Forms polled at once; Weiban's own cap is enforced by the limiter beneath. */
   readonly formConcurrency?: number;
 }

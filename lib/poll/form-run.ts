@@ -117,6 +117,7 @@ export class FormRun {
         formId: this.#formId,
         window: plan,
         pageSize: settings.pageSize,
+        exactTimeFilter: settings.exactTimeFilter === true,
         source: weiban,
         mayStartPage: () => this.#ctx.remainingMs() >= settings.deadlineMarginMs,
         ...(this.#ctx.signal !== undefined && { signal: this.#ctx.signal }),

@@ -37,6 +37,11 @@ export interface PagerOptions {
   /** The frozen window and where to start in it (docs/guarantees.md#g3). */
   readonly window: Continuation;
   readonly pageSize: number;
+  /**
+   * Weiban's window proved exact on submit_at, both bounds inclusive (the probe's findings):
+   * start_time goes as it is and rows are not filtered by submit_at again. Default false.
+   */
+  readonly exactTimeFilter?: boolean;
   readonly source: Pick<SubmitterSource, 'listSubmitters'>;
   /** Asked before every page: false stops the window where it is (docs/guarantees.md#g6). */
   readonly mayStartPage: () => boolean;
@@ -94,6 +99,7 @@ export class WindowPager {
   /** The next page, or why there is none. */
   async next(): Promise<PageRead | WindowDone | PagingStopped> {
     const { formId, window, pageSize, source, signal } = this.#o;
+    const exact = this.#o.exactTimeFilter === true;
     if (this.#finished !== undefined) return { kind: 'done', total: this.#finished };
     const pass = this.#pass;
     if (!this.#o.mayStartPage()) return { kind: 'stopped', offset: pass.offset };
@@ -101,8 +107,8 @@ export class WindowPager {
     const page = await source.listSubmitters(
       {
         formId,
-        // One second early: whether Weiban's start bound is inclusive is unknown.
-        startTime: Math.max(0, window.start - 1),
+        // One second early unless the probe proved Weiban's start bound inclusive.
+        startTime: exact ? window.start : Math.max(0, window.start - 1),
         endTime: window.end,
         offset,
         limit: pageSize,
@@ -118,6 +124,7 @@ export class WindowPager {
       total: page.total,
       rows: page.result,
       handled: this.#seen,
+      filterByTime: !exact,
     });
     const fresh = page.result.filter((row) => !pass.seenThisPass.has(row.u_id)).length;
     for (const row of page.result) {

@@ -24,10 +24,11 @@ const STATES_PER_READ = 100;
  * starts with them (G10).
  */
 export async function poll(
-  deps: PollerDeps,
+  given: PollerDeps,
   ctx: RunContext,
   { firstPass = true }: { readonly firstPass?: boolean } = {},
 ): Promise<RunSummary> {
+  const deps = await withModes(given);
   const { clock, schedule, settings } = deps;
   const started = clock.now();
   const list = await formList(deps);
@@ -86,6 +87,13 @@ export async function poll(
     forms: summaries.sort((a, b) => a.form_id - b.form_id),
     totals: summaries.reduce(addCounts, noCounts()),
   };
+}
+
+/** The settings for this pass, with the page size and time window the findings allow. */
+async function withModes(deps: PollerDeps): Promise<PollerDeps> {
+  if (deps.modes === undefined) return deps;
+  const { pageSize, exactTimeFilter } = await deps.modes.current();
+  return { ...deps, settings: { ...deps.settings, pageSize, exactTimeFilter } };
 }
 
 /**

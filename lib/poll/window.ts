@@ -52,8 +52,11 @@ export function assessPage(input: {
   readonly total: number;
   readonly rows: readonly Submitter[];
   readonly handled: ReadonlySet<number>;
+  /** Whether rows outside the window are skipped; false once Weiban's window proved exact. */
+  readonly filterByTime?: boolean;
 }): PageAssessment {
   const { formId, window, offset, limit, total, rows, handled } = input;
+  const filterByTime = input.filterByTime ?? true;
   const candidates: Submitter[] = [];
   const inPage = new Set<number>();
   let repeated = 0;
@@ -66,8 +69,7 @@ export function assessPage(input: {
     if (
       row.form_id !== formId ||
       row.status !== 'submit' ||
-      row.submit_at < window.start ||
-      row.submit_at > window.end
+      (filterByTime && (row.submit_at < window.start || row.submit_at > window.end))
     ) {
       skipped += 1;
       continue;

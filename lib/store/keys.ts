@@ -14,6 +14,8 @@ export const resubmissionSk = (uId: number, submitAt: number): string => `R#${uI
 export const BACKFILL_SK = 'BACKFILL';
 export const corpPk = (corpId: string): string => `CORP#${corpId}`;
 export const TOKEN_SK = 'TOKEN';
+/** What `weiban-forms probe --save` learned of the corp's Weiban (findings.ts). */
+export const FINDINGS_SK = 'FINDINGS';
 /**
  * The forms to poll: added by the operator or seeded from FORM_IDS (form-state.ts,
  * operator.ts). One per table, as the form states are: a stage polls one corp.

@@ -6,6 +6,15 @@ import { submissionListSchema, submitterPageSchema, tokenSchema } from './schema
 import type { FetchedToken, TokenProvider } from './token.js';
 import type { WeibanTransport } from './transport.js';
 
+/** A `form/user/list` page; `form_id` and the time bounds may be left out. */
+export interface ListPageQuery {
+  readonly formId?: number;
+  readonly startTime?: number;
+  readonly endTime?: number;
+  readonly offset: number;
+  readonly limit: number;
+}
+
 export const ENDPOINT = {
   token: 'access_token/get',
   submitters: 'form/user/list',
@@ -72,28 +81,48 @@ export class WeibanClient implements SubmitterSource {
 
   /** One page of a form's submitters, `status=submit`, within the given submit_at window. */
   listSubmitters(query: SubmitterQuery, signal?: AbortSignal): Promise<SubmitterPage> {
-    return this.#withToken(
-      (token) =>
-        this.#transport.call(
-          {
-            endpoint: ENDPOINT.submitters,
-            path: '/open-api/smart_form/form/user/list',
-            method: 'GET',
-            query: {
-              access_token: token,
-              form_id: query.formId,
-              status: 'submit',
-              start_time: query.startTime,
-              end_time: query.endTime,
-              limit: query.limit,
-              offset: query.offset,
-            },
-            schema: submitterPageSchema,
-            secrets: [token],
-            formId: query.formId,
-          },
-          signal,
-        ),
+    return this.listPage(query, signal);
+  }
+
+  /**
+   * One page of `form/user/list`, `status=submit`, exactly as asked: a parameter left out is
+   * not sent (the probe asks without `form_id` or without a time window).
+   */
+  listPage(query: ListPageQuery, signal?: AbortSignal): Promise<SubmitterPage> {
+    return this.#withToken((token) => this.#listPage(token, query, signal), signal);
+  }
+
+  /**
+   * The same with this token, and no refresh on 10001: to see whether Weiban still accepts
+   * a token (docs/weiban-api.md#token).
+   */
+  listPageWithToken(
+    token: string,
+    query: ListPageQuery,
+    signal?: AbortSignal,
+  ): Promise<SubmitterPage> {
+    return this.#listPage(token, query, signal);
+  }
+
+  #listPage(token: string, query: ListPageQuery, signal?: AbortSignal): Promise<SubmitterPage> {
+    return this.#transport.call(
+      {
+        endpoint: ENDPOINT.submitters,
+        path: '/open-api/smart_form/form/user/list',
+        method: 'GET',
+        query: {
+          access_token: token,
+          form_id: query.formId,
+          status: 'submit',
+          start_time: query.startTime,
+          end_time: query.endTime,
+          limit: query.limit,
+          offset: query.offset,
+        },
+        schema: submitterPageSchema,
+        secrets: [token],
+        ...(query.formId !== undefined && { formId: query.formId }),
+      },
       signal,
     );
   }

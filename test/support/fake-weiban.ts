@@ -3,11 +3,20 @@ import type { Submission, Submitter, SubmitterPage } from '../../lib/model.js';
 import type { SubmitterSource } from '../../lib/ports.js';
 
 /**
- * An in-process Weiban for unit tests: rows newest first, the time filter inclusive, paging
- * by limit/offset. `beforePage` runs before each answer, to insert rows or throw.
+ * How start_time/end_time bound submit_at: 'exact' keeps start ≤ submit_at ≤ end, an
+ * 'exclusive-…' bound is `<` (off by one second), 'ignored' lists every row of the form.
+ */
+export type FakeTimeFilter =
+  'exact' | 'exclusive-start' | 'exclusive-end' | 'exclusive-both' | 'ignored';
+
+/**
+ * An in-process Weiban for unit tests: rows newest first, the time filter inclusive (unless
+ * `timeFilter` says otherwise), paging by limit/offset. `beforePage` runs before each answer,
+ * to insert rows or throw.
  */
 export class FakeWeiban implements SubmitterSource {
   readonly rows: Submitter[] = [];
+  timeFilter: FakeTimeFilter = 'exact';
   readonly queries: SubmitterQuery[] = [];
   beforePage: ((query: SubmitterQuery, served: number) => void) | undefined;
   answers: ((formId: number, uId: number) => Submission[]) | undefined;
@@ -27,18 +36,23 @@ export class FakeWeiban implements SubmitterSource {
       return Promise.reject(error instanceof Error ? error : new Error(String(error)));
     }
     const matching = this.rows
-      .filter(
-        (row) =>
-          row.form_id === query.formId &&
-          row.submit_at >= query.startTime &&
-          row.submit_at <= query.endTime,
-      )
+      .filter((row) => row.form_id === query.formId && this.#inWindow(row.submit_at, query))
       .sort((a, b) => b.submit_at - a.submit_at || b.u_id - a.u_id);
     const offset = this.ignoreOffset ? 0 : query.offset;
     return Promise.resolve({
       total: matching.length,
       result: matching.slice(offset, offset + query.limit),
     });
+  }
+
+  #inWindow(at: number, { startTime, endTime }: SubmitterQuery): boolean {
+    const filter = this.timeFilter;
+    if (filter === 'ignored') return true;
+    const startOpen = filter === 'exclusive-start' || filter === 'exclusive-both';
+    const endOpen = filter === 'exclusive-end' || filter === 'exclusive-both';
+    return (
+      (startOpen ? at > startTime : at >= startTime) && (endOpen ? at < endTime : at <= endTime)
+    );
   }
 
   listSubmissions(formId: number, uId: number): Promise<Submission[]> {

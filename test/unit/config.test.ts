@@ -32,6 +32,28 @@ describe('loadConfig', () => {
     expect(loadConfig(validEnv({ START_FROM: value })).startFrom).toEqual(expected);
   });
 
+  it('uses the probe findings for every polling mode unless a mode is set off', () => {
+    const auto = loadConfig(validEnv());
+    const off = loadConfig(
+      validEnv({
+        WEIBAN_LARGER_PAGES: 'off',
+        WEIBAN_TRUST_TIME_FILTER: 'off',
+        WEIBAN_CORP_WIDE_LISTING: ' ',
+      }),
+    );
+
+    expect(auto).toMatchObject({
+      largerPages: 'auto',
+      trustTimeFilter: 'auto',
+      corpWideListing: 'auto',
+    });
+    expect(off).toMatchObject({
+      largerPages: 'off',
+      trustTimeFilter: 'off',
+      corpWideListing: 'auto',
+    });
+  });
+
   it('takes the secret from SSM when only WEIBAN_SECRET_PARAM is set', () => {
     const config = loadConfig(
       validEnv({ WEIBAN_SECRET: undefined, WEIBAN_SECRET_PARAM: '/weiban/secret' }),
@@ -108,6 +130,13 @@ describe('loadConfig', () => {
       { EMIT_RESUBMISSIONS: 'yes' },
       /EMIT_RESUBMISSIONS must be "true" or "false"/,
     ],
+    [
+      'WEIBAN_LARGER_PAGES',
+      { WEIBAN_LARGER_PAGES: 'on' },
+      /WEIBAN_LARGER_PAGES must be "auto" \(use what weiban-forms probe learned\) or "off"/,
+    ],
+    ['WEIBAN_TRUST_TIME_FILTER', { WEIBAN_TRUST_TIME_FILTER: 'no' }, /must be "auto"/],
+    ['WEIBAN_CORP_WIDE_LISTING', { WEIBAN_CORP_WIDE_LISTING: 'true' }, /must be "auto"/],
   ])('names %s when it is missing or invalid', (variable, overrides, message) => {
     const load = () => loadConfig(validEnv(overrides));
 

@@ -47,7 +47,7 @@ describe('the weiban-forms command line', () => {
     const code = await main(['--help'], cli.value);
 
     expect(code).toBe(0);
-    for (const command of ['status', 'replay', 'backfill', 'reset', 'token-check']) {
+    for (const command of ['status', 'replay', 'backfill', 'reset', 'token-check', 'probe']) {
       expect(cli.out()).toMatch(new RegExp(`^  ${command} +\\S`, 'm'));
     }
   });

@@ -98,6 +98,34 @@ describe('WeibanClient', () => {
     expect(tokensUsed(fake.urls)).toHaveLength(2);
   });
 
+  it('leaves out form_id and the time window when a listing asks without them', async () => {
+    const { client, fake } = setup(() => ({ body: listBody([submitter()], 1) }));
+
+    await client.listPage({ offset: 10, limit: 50 });
+
+    const list = fake.urls.find((url) => url.pathname === '/open-api/smart_form/form/user/list');
+    expect(Object.fromEntries(list?.searchParams ?? [])).toEqual({
+      access_token: 'token-1',
+      status: 'submit',
+      limit: '50',
+      offset: '10',
+    });
+  });
+
+  it('lists with the given token and neither refreshes nor retries when it is refused', async () => {
+    const { client, fake, tokenCalls } = setup((url) =>
+      url.searchParams.get('access_token') === 'old-token'
+        ? errcode(10001, '认证错误: 请提供正确的access_token')
+        : { body: listBody([], 0) },
+    );
+
+    await expect(
+      client.listPageWithToken('old-token', { formId: 842, offset: 0, limit: 10 }),
+    ).rejects.toBeInstanceOf(TokenExpiredError);
+    expect(tokenCalls()).toBe(0);
+    expect(tokensUsed(fake.urls)).toEqual(['old-token']);
+  });
+
   it('counts token calls against their own endpoint budget', async () => {
     const { client, limiter } = setup(() => ({ body: listBody([], 0) }));
 
