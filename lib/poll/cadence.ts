@@ -43,7 +43,8 @@ export function cadence(
     return { hotMs: everyMs, coldMs: everyMs, callsPerMinute: budget };
   }
   const fastest = Math.max(0, minMs);
-  const perMinuteOf = (count: number, everyMs: number) => (count * MINUTE_MS) / everyMs;
+  const perMinuteOf = (count: number, everyMs: number) =>
+    count === 0 ? 0 : (count * MINUTE_MS) / Math.max(1, everyMs);
   const hotMs =
     hot === 0 ? fastest : Math.max(fastest, Math.ceil((MINUTE_MS * hot) / (budget - cold)));
   const left = budget - perMinuteOf(hot, hotMs);
