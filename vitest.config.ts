@@ -29,7 +29,8 @@ export default defineConfig({
           name: 'integration',
           include: ['test/integration/**/*.test.ts'],
           globalSetup: ['test/support/global-setup.ts'],
-          testTimeout: 60_000,
+          // Emulators on a shared 2-core machine: some tests push 750 events through moto.
+          testTimeout: 180_000,
           hookTimeout: 120_000,
         },
       },
