@@ -41,6 +41,8 @@ export interface Target {
   readonly topicArn: string | undefined;
   /** For headers: `stack weiban-forms-prod (ap-northeast-1)` or `table weiban-forms-local`. */
   readonly label: string;
+  /** With `--stage`: the stack, and every output it has (the webhook commands read `Webhooks`). */
+  readonly stack?: { readonly name: string; readonly outputs: ReadonlyMap<string, string> };
 }
 
 // serverless.yml: `service: weiban-forms`; each stage deploys the stack <service>-<stage>.
@@ -122,7 +124,7 @@ async function fromStack(
   const label = regionFromFile
     ? `stack ${name} (${region}, the stage's region in serverless.yml)`
     : `stack ${name} (${region})`;
-  return { tableName, topicArn, label };
+  return { tableName, topicArn, label, stack: { name, outputs } };
 }
 
 function nonBlank(value: string | undefined): string | undefined {
