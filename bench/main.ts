@@ -19,13 +19,14 @@ import { burst, type BurstResult } from './scenarios/burst.js';
 import { coldStart, type ColdStartResult } from './scenarios/cold-start.js';
 import { drain, type DrainResult } from './scenarios/drain.js';
 import { idleTicks, type IdleResult } from './scenarios/idle.js';
+import { webhooks, type WebhooksResult } from './scenarios/webhooks.js';
 import { evaluate } from './targets.js';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const RESULTS_JSON = join(ROOT, 'bench', 'results.json');
 const CHART_SVG = join(ROOT, 'bench', 'chart.svg');
 const DOC = join(ROOT, 'docs', 'benchmark.md');
-const SCENARIOS = ['idle', 'lookback', 'burst', 'drain', 'cold'] as const;
+const SCENARIOS = ['idle', 'lookback', 'burst', 'drain', 'cold', 'webhooks'] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
 const START_MARK = '<!-- bench:results:start -->';
@@ -60,8 +61,9 @@ export async function main(args: readonly string[]): Promise<number> {
     drain?: DrainResult;
     drainAtLimit?: DrainResult;
     coldStart?: ColdStartResult;
+    webhooks?: WebhooksResult;
   } = {};
-  const needsEmulators = ['idle', 'lookback', 'burst', 'drain'].some((name) =>
+  const needsEmulators = ['idle', 'lookback', 'burst', 'drain', 'webhooks'].some((name) =>
     chosen.has(name as Scenario),
   );
   const services: Service[] = [];
@@ -108,6 +110,10 @@ export async function main(args: readonly string[]): Promise<number> {
           minutes: 4,
           budget: HARD_MAX_PER_MINUTE,
         });
+      }
+      if (chosen.has('webhooks')) {
+        progress('webhooks: a standard endpoint, publish-to-delivery latency, a WeCom burst');
+        measured.webhooks = await webhooks(endpoints);
       }
     }
     if (chosen.has('cold')) {

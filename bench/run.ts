@@ -2,8 +2,8 @@
 // modules load, so they are set before anything else is imported.
 //   npm run bench                       every scenario; writes bench/results.json,
 //                                       bench/chart.svg and the results in docs/benchmark.md
-//   npm run bench -- --only=idle,drain  some scenarios (idle, lookback, burst, drain, cold);
-//                                       prints only
+//   npm run bench -- --only=idle,drain  some scenarios (idle, lookback, burst, drain, cold,
+//                                       webhooks); prints only
 //   npm run bench -- --scale=4          the drain's clock scale (default 4)
 //   npm run bench -- --report-only      redraws the chart and the doc from bench/results.json
 process.env.LOG_LEVEL ??= 'WARN';
