@@ -2,13 +2,14 @@ import { DescribeStackResourceCommand } from '@aws-sdk/client-cloudformation';
 import { GetFunctionConfigurationCommand } from '@aws-sdk/client-lambda';
 import {
   GetQueueAttributesCommand,
+  GetQueueUrlCommand,
+  QueueDoesNotExist,
   type QueueAttributeName,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import { z } from 'zod';
 import { ConfigError, loadDeliverConfig, type DeliverConfig } from '../lib/config.js';
 import { FORMATS, type Endpoint, type Format } from '../lib/webhooks/endpoints.js';
-import { queueUrlFromArn } from '../lib/webhooks/queue.js';
 import type { CommandContext } from './command.js';
 import { CliError, UsageError } from './errors.js';
 import type { Target } from './target.js';
@@ -98,16 +99,19 @@ export async function webhooksOf(ctx: CommandContext): Promise<Webhooks> {
     WEBHOOKS: raw,
     WEBHOOK_ALLOW_LOOPBACK: ctx.io.env.WEBHOOK_ALLOW_LOOPBACK,
   });
+  const { sqs } = ctx.clients();
   return {
     target,
     source: 'WEBHOOKS',
-    endpoints: config.webhooks.map((endpoint) => ({
-      name: endpoint.name,
-      format: endpoint.format,
-      ratePerMinute: endpoint.ratePerMinute,
-      queueUrl: queueUrlFromArn(endpoint.queueArn),
-      dlqUrl: endpoint.dlqUrl,
-    })),
+    endpoints: await Promise.all(
+      config.webhooks.map(async (endpoint) => ({
+        name: endpoint.name,
+        format: endpoint.format,
+        ratePerMinute: endpoint.ratePerMinute,
+        queueUrl: await queueUrlOf(sqs, endpoint.queueArn),
+        dlqUrl: endpoint.dlqUrl,
+      })),
+    ),
     settings: (name) => Promise.resolve(pick(config, name, 'WEBHOOKS')),
   };
 }
@@ -172,6 +176,23 @@ function deliverConfig(env: Record<string, string | undefined>) {
     if (error instanceof ConfigError) throw new CliError(error.message);
     throw error;
   }
+}
+
+/**
+ * A queue's URL from its ARN, as SQS itself gives it. Not derived from the ARN: aimed at an
+ * emulator through AWS_ENDPOINT_URL_SQS, the SDK sends to the host a URL names.
+ */
+async function queueUrlOf(sqs: SQSClient, arn: string): Promise<string> {
+  const [, , , , account, name] = arn.split(':');
+  try {
+    const out = await sqs.send(
+      new GetQueueUrlCommand({ QueueName: name, QueueOwnerAWSAccountId: account }),
+    );
+    if (out.QueueUrl !== undefined) return out.QueueUrl;
+  } catch (error: unknown) {
+    if (!(error instanceof QueueDoesNotExist)) throw error;
+  }
+  throw new CliError(`the queue ${name ?? arn} in WEBHOOKS does not exist: is WEBHOOKS current?`);
 }
 
 /** How many messages a queue holds, as SQS counts them (approximately). */

@@ -350,7 +350,8 @@ async function runOnce(local: Local, run: number, signal?: AbortSignal): Promise
 // For the operator CLI in another terminal (docs/operating.md). Never holds a real secret.
 function writeEnvFile(env: Readonly<Record<string, string>>): string {
   const text = Object.entries(env)
-    .map(([key, value]) => `export ${key}=${value}\n`)
+    // Quoted for the shell: WEBHOOKS is JSON.
+    .map(([key, value]) => `export ${key}='${value.replaceAll("'", "'\\''")}'\n`)
     .join('');
   mkdirSync(dirname(ENV_FILE), { recursive: true });
   writeFileSync(ENV_FILE, text);

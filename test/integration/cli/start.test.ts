@@ -59,18 +59,28 @@ describe('npm start', () => {
     expect(await leftovers(marker)).toEqual([]);
   });
 
-  it('keeps polling until Ctrl-C, then stops every child process', async () => {
+  it('keeps polling until Ctrl-C, with an env file the CLI finds the webhook endpoints by, then stops every child process', async () => {
     const marker = randomUUID();
     const started = launch('npm', ['start', '--', '--interval', '1', '--seed', '7'], {
       marker,
     });
 
     await waitForOutput(started, (output) => /^run 3 · /m.test(output));
+    // The env file it writes lets the CLI in another shell find the webhook endpoints.
+    const listed = await launch(
+      'bash',
+      ['-c', 'source .local/weiban-forms.env && node bin/weiban-forms.js webhooks list'],
+      { marker },
+    ).done;
     started.signalGroup('SIGINT');
     const run = await started.done;
 
     const dynamoEndpoint = /DynamoDB Local at (\S+),/.exec(run.stdout)?.[1] ?? 'none';
     expect(run.stdout).toMatch(/^run 2 · forms: 3 ok · /m);
+    expect(listed.code).toBe(0);
+    expect(listed.stdout).toMatch(
+      /^table weiban-forms-local · 4 webhook endpoint\(s\)\nNAME +FORMAT +RATE +QUEUED +DEAD LETTERS\ncrm +standard +600\/min +\d+ +0\nsales +wecom +20\/min +\d+ +0\nops +feishu +100\/min +\d+ +0\nalerts +dingtalk +20\/min +\d+ +0\n$/,
+    );
     expect(run.stdout).toContain(
       'Stopped: the simulator, the webhook receivers, DynamoDB Local and moto are down.',
     );
