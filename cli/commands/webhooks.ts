@@ -104,11 +104,11 @@ export const webhooksLogCommand: Command = {
   options: { ...OPTIONS, endpoint: { type: 'string' }, limit: { type: 'string' } },
   help: `Usage: weiban-forms webhooks log --endpoint NAME [--limit N] [where]
 
-Lists the endpoint's last delivery attempts, newest first (kept 7 days): when, the event
-(with "+N" for a robot digest that told of N more), the attempt's number, its outcome
-(delivered, retry, dead), the HTTP status or the failure (timeout, network, refused,
-config), a robot's answer code, the time to answer, the first bytes of the answer (secrets
-masked) and why it was not delivered.
+Lists the endpoint's last delivery attempts, newest first (kept 7 days): when, the event (a
+robot digest that told of several is listed once for each of them), the attempt's number for
+that event, its outcome (delivered, retry, dead), the HTTP status or the failure (timeout,
+network, refused, config), a robot's answer code, the time to answer, the first bytes of the
+answer (secrets masked) and why it was not delivered.
 
 ${ENDPOINT_HELP}
   --limit N         how many attempts (default 20, at most 500)
@@ -320,7 +320,7 @@ async function log(ctx: CommandContext): Promise<number> {
       ['TIME', 'EVENT', 'TRY', 'OUTCOME', 'STATUS', 'CODE', 'LATENCY', 'ANSWER', 'REASON'],
       attempts.map((attempt) => [
         formatTime(Math.floor(attempt.atMs / 1000)),
-        attempt.events > 1 ? `${attempt.eventId} +${attempt.events - 1}` : attempt.eventId,
+        attempt.events > 1 ? `${attempt.eventId} (digest of ${attempt.events})` : attempt.eventId,
         String(attempt.attempt),
         attempt.outcome,
         attempt.status,

@@ -164,6 +164,23 @@ describe('weiban-forms webhooks', () => {
     expect(all.stdout).not.toContain(ROBOT_KEY);
   });
 
+  it('lists a robot digest once for each event it told of, marked as a digest of them all', async () => {
+    ({ w } = await world());
+    // More than the robot's 20 a minute in one batch: they are merged into one digest.
+    const events = Array.from({ length: 30 }, (_, index) => formEvent({ u_id: 100 + index }));
+    await w.publish(events);
+    await w.drain(['sales']);
+
+    const listed = await webhooks(w, ['log', '--endpoint', 'sales', '--limit', '100']);
+
+    const rows = listed.stdout.trimEnd().split('\n').slice(2);
+    expect(listed.code).toBe(0);
+    expect(salesOf(w).messages).toHaveLength(1);
+    expect(rows.map((row) => row.split(/ {2,}/).slice(1, 4))).toEqual(
+      [...events].reverse().map((event) => [`${event.id} (digest of 30)`, '1', 'delivered']),
+    );
+  });
+
   it('redrives dead letters with progress and a count, and their events get the full schedule again', async () => {
     ({ w } = await world());
     crmOf(w).fault({ kind: 'status', status: 410, times: 3 });
