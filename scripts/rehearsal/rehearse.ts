@@ -552,6 +552,17 @@ class Rehearsal {
         () => true,
       );
     check(functionGone, 'the function is still there after osls remove');
+    // The webhook queues go with the stack (what they still held is lost with them).
+    for (const [output, url] of Object.entries(deployed.outputs)) {
+      if (!/^Webhook\w+(Queue|Dlq)Url$/.test(output)) continue;
+      const queueGone = await aws.sqs
+        .send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['QueueArn'] }))
+        .then(
+          () => false,
+          () => true,
+        );
+      check(queueGone, `the queue of ${output} is still there after osls remove`);
+    }
     return true;
   }
 }
