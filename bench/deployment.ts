@@ -108,6 +108,8 @@ export class Deployment {
       WEIBAN_SECRET: 'sim-secret',
       TABLE_NAME: this.tableName,
       TOPIC_ARN: topicArn,
+      // One pass per invocation, as these runs are about one schedule tick each.
+      POLL_INTERVAL_SECONDS: '60',
       FORM_IDS: this.#options.formIds.join(','),
       ...this.#options.env,
     });

@@ -43,6 +43,8 @@ export interface Target {
   readonly label: string;
   /** With `--stage`: the stack, and every output it has (the webhook commands read `Webhooks`). */
   readonly stack?: { readonly name: string; readonly outputs: ReadonlyMap<string, string> };
+  /** The corp the deployment polls: the stack's WeibanCorpId output, or WEIBAN_CORP_ID. */
+  readonly corpId?: string;
 }
 
 // serverless.yml: `service: weiban-forms`; each stage deploys the stack <service>-<stage>.
@@ -70,10 +72,12 @@ export async function resolveTarget(
       'say which deployment: --stage STAGE (the stack weiban-forms-STAGE), or --table NAME and --topic ARN (or TABLE_NAME and TOPIC_ARN)',
     );
   }
+  const corpId = nonBlank(env.WEIBAN_CORP_ID);
   return {
     tableName,
     topicArn: flags.topic ?? nonBlank(env.TOPIC_ARN),
     label: `table ${tableName}`,
+    ...(corpId !== undefined && { corpId }),
   };
 }
 
@@ -124,7 +128,14 @@ async function fromStack(
   const label = regionFromFile
     ? `stack ${name} (${region}, the stage's region in serverless.yml)`
     : `stack ${name} (${region})`;
-  return { tableName, topicArn, label, stack: { name, outputs } };
+  const corpId = outputs.get('WeibanCorpId');
+  return {
+    tableName,
+    topicArn,
+    label,
+    stack: { name, outputs },
+    ...(corpId !== undefined && { corpId }),
+  };
 }
 
 function nonBlank(value: string | undefined): string | undefined {

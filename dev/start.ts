@@ -60,6 +60,8 @@ const HISTORY_PER_FORM = 8;
 const RUN_BUDGET_MS = 60_000;
 // --once: how long the webhooks may take to deliver the run's events before it exits.
 const WEBHOOKS_SETTLE_MS = 60_000;
+// Forms are due again this soon: the local loop's turns (--interval) set the real pace.
+const LOCAL_INTERVAL_S = '5';
 const SECOND_SIGNAL_MS = 1_000;
 const ENV_FILE = fileURLToPath(new URL('../.local/weiban-forms.env', import.meta.url));
 
@@ -228,6 +230,7 @@ async function startLocal(
     simulatorUrl === undefined
       ? {
           ...process.env,
+          POLL_INTERVAL_SECONDS: process.env.POLL_INTERVAL_SECONDS ?? LOCAL_INTERVAL_S,
           TABLE_NAME: NAME,
           TOPIC_ARN: topic.topicArn,
           // Weiban's limits are per corp: leave room for a deployed poller of the same corp
@@ -237,6 +240,7 @@ async function startLocal(
         }
       : {
           ...process.env,
+          POLL_INTERVAL_SECONDS: process.env.POLL_INTERVAL_SECONDS ?? LOCAL_INTERVAL_S,
           WEIBAN_BASE_URL: simulatorUrl,
           WEIBAN_CORP_ID: SIM_CORP.id,
           WEIBAN_SECRET: SIM_CORP.secret,
@@ -295,7 +299,8 @@ async function startLocal(
       return handler(
         undefined,
         lambdaContext(() => deadline - Date.now()),
-        signal === undefined ? undefined : { signal },
+        // The local loop is the schedule: one pass per turn, its events printed at once.
+        { singlePass: true, ...(signal !== undefined && { signal }) },
       );
     },
     delivered: async (count) => {

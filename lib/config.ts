@@ -52,6 +52,10 @@ export interface Config {
   /** Token lifetime assumed when Weiban's answer carries no `expires_in`. */
   readonly tokenTtlFallbackSeconds: number;
   readonly requestTimeoutMs: number;
+  /** The fastest a form is polled: passes run this often within each invocation. */
+  readonly pollIntervalSeconds: number;
+  /** How often the schedule invokes the function: passes stop just before the next is due. */
+  readonly schedulePeriodSeconds: number;
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -195,6 +199,18 @@ const schema = z
     DEADLINE_MARGIN_MS: integer(1_000, 600_000, 10_000),
     WEIBAN_TOKEN_TTL_SECONDS: integer(600, 86_400 * 30, 7200),
     WEIBAN_REQUEST_TIMEOUT_MS: integer(1_000, 120_000, 10_000),
+    POLL_INTERVAL_SECONDS: integer(
+      5,
+      3_600,
+      10,
+      'the fastest a form is polled; the budget may make it slower for many forms',
+    ),
+    SCHEDULE_PERIOD_SECONDS: integer(
+      60,
+      86_400,
+      60,
+      'how often the schedule invokes the function (its rate), so passes end before the next',
+    ),
   })
   .superRefine(requireSecret);
 
@@ -272,6 +288,8 @@ export function loadConfig(env: Env = process.env): Config {
     answerFormIds: e.ANSWER_FORM_IDS === 'all' ? 'all' : Object.freeze(e.ANSWER_FORM_IDS),
     emitResubmissions: e.EMIT_RESUBMISSIONS,
     deadlineMarginMs: e.DEADLINE_MARGIN_MS,
+    pollIntervalSeconds: e.POLL_INTERVAL_SECONDS,
+    schedulePeriodSeconds: e.SCHEDULE_PERIOD_SECONDS,
   } satisfies Config);
 }
 

@@ -2,9 +2,16 @@ import type { Metrics } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'aws-lambda';
 import { ServiceError } from './errors.js';
 import type { RunSummary } from './model.js';
-import { recordRun } from './observability.js';
+import { formLines, recordRun } from './observability.js';
 import type { Log } from './ports.js';
 import type { PollService } from './service.js';
+
+/** When the schedule meant the invocation to start: the EventBridge event's `time`. */
+export function scheduledTime(event: unknown): number | undefined {
+  if (typeof event !== 'object' || event === null || !('time' in event)) return undefined;
+  const at = typeof event.time === 'string' ? Date.parse(event.time) : Number.NaN;
+  return Number.isFinite(at) ? at : undefined;
+}
 
 /** The EventBridge event's id: two invocations with one id are a double delivery. */
 export function scheduleEventId(event: unknown): string | undefined {
@@ -31,21 +38,27 @@ export function pollHandler(
   }: { log: Pick<Log, 'info' | 'warn'>; sink: Metrics; now?: () => number },
 ) {
   return async (
-    _event: unknown,
+    event: unknown,
     context: Context,
-    options?: { signal?: AbortSignal },
+    options?: { signal?: AbortSignal; singlePass?: boolean },
   ): Promise<RunSummary> => {
     log.info('run started');
+    const scheduledAt = scheduledTime(event);
     const { summary, weiban } = await service.run({
       runId: context.awsRequestId,
       remainingMs: () => context.getRemainingTimeInMillis(),
+      ...(scheduledAt !== undefined && { scheduledAt }),
       ...(options?.signal !== undefined && { signal: options.signal }),
+      ...(options?.singlePass === true && { singlePass: true }),
     });
-    recordRun(sink, summary, weiban, now());
+    const nowMs = now();
+    recordRun(sink, summary, weiban, nowMs);
+    for (const line of formLines(summary, weiban, nowMs)) log.info('form run', line);
     log.info('run finished', {
       totals: summary.totals,
       durationMs: summary.duration_ms,
-      forms: summary.forms,
+      forms: summary.forms.length,
+      outcomes: outcomeCounts(summary),
     });
     if (summary.forms.length === 0) {
       log.warn(
@@ -70,4 +83,10 @@ function stallReason(form: RunSummary['forms'][number]): string {
     return 'the invocation had no time for a page before its deadline margin (see DEADLINE_MARGIN_MS and the function timeout)';
   }
   return form.error?.message ?? 'unknown';
+}
+
+function outcomeCounts(summary: RunSummary): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const form of summary.forms) counts[form.outcome] = (counts[form.outcome] ?? 0) + 1;
+  return counts;
 }

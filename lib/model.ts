@@ -108,6 +108,8 @@ export type FormOutcome =
   | 'deferred'
   /** Another run holds the form. */
   | 'busy'
+  /** No pass of the run had it due: the budget polls it less often (lib/poll/cadence.ts). */
+  | 'not_due'
   | 'failed';
 
 /**
@@ -167,6 +169,8 @@ export interface FormSummary extends Counts {
 export interface RunSummary {
   readonly started_at: string;
   readonly duration_ms: number;
+  /** How many passes the run made (sub-minute polling); one pass unless the interval allows more. */
+  readonly passes?: number;
   readonly forms: readonly FormSummary[];
   readonly totals: Counts;
 }
@@ -176,4 +180,6 @@ export interface WeibanCounts {
   readonly calls: ReadonlyMap<string, number>;
   readonly errors: ReadonlyMap<string, number>;
   readonly errorsByForm: ReadonlyMap<number, number>;
+  /** The longest block in effect at the run's end: 0 none, 1 a minute, 2 an hour, 3 a day. */
+  readonly blockLevel: number;
 }

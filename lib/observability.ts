@@ -12,8 +12,9 @@ export const logger = new Logger();
 export const metrics = new Metrics();
 
 /**
- * Emits one metric per outcome, in total and per form (dimension form_id), plus Weiban calls
- * by endpoint and errors by errcode.
+ * Emits the run's totals, one metric per outcome, plus Weiban calls by endpoint and errors by
+ * errcode. Nothing per form: a custom metric per form would make the bill grow with the forms;
+ * per-form detail goes to the logs instead (formLines), where Logs Insights reads it.
  */
 export function recordRun(
   sink: Metrics,
@@ -43,29 +44,9 @@ export function recordRun(
   );
   if (lags.length > 0) sink.addMetric('lag_seconds', MetricUnit.Seconds, Math.max(...lags));
 
-  const { calls, errors, errorsByForm } = weiban;
-  for (const form of summary.forms) {
-    // One EMF document per form: its own dimension set, all of its counts together.
-    const perForm = new Metrics({ defaultDimensions: { form_id: String(form.form_id) } });
-    perForm.addMetric('fetched', MetricUnit.Count, form.fetched);
-    perForm.addMetric('new', MetricUnit.Count, form.new);
-    perForm.addMetric('duplicate', MetricUnit.Count, form.duplicate);
-    perForm.addMetric('published', MetricUnit.Count, form.published);
-    perForm.addMetric('publish_failed', MetricUnit.Count, form.failed);
-    perForm.addMetric('pages', MetricUnit.Count, form.pages);
-    perForm.addMetric('run_duration', MetricUnit.Milliseconds, form.duration_ms);
-    // Only when there were any: each form's series is a custom metric CloudWatch bills for.
-    const formErrors = errorsByForm.get(form.form_id) ?? 0;
-    if (formErrors > 0) perForm.addMetric('weiban_errors', MetricUnit.Count, formErrors);
-    if (form.cursor !== null) {
-      perForm.addMetric(
-        'lag_seconds',
-        MetricUnit.Seconds,
-        Math.max(0, Math.floor(nowMs / 1000) - form.cursor),
-      );
-    }
-    perForm.publishStoredMetrics();
-  }
+  const { calls, errors } = weiban;
+  // 2 and up: Weiban's hourly or daily block; the alarm on it pages the operator.
+  sink.addMetric('weiban_block_level', MetricUnit.Count, weiban.blockLevel);
   for (const [endpoint, count] of calls) {
     const metric = sink.singleMetric();
     metric.addDimension('endpoint', endpoint);
@@ -76,6 +57,61 @@ export function recordRun(
     metric.addDimension('errcode', errcode);
     metric.addMetric('weiban_errors', MetricUnit.Count, count);
   }
+}
+
+/** What a form's line says: most of its summary, its lag, and its Weiban errors. */
+export interface FormLine {
+  readonly formId: number;
+  readonly outcome: string;
+  readonly fetched: number;
+  readonly new: number;
+  readonly duplicate: number;
+  readonly published: number;
+  readonly failed: number;
+  readonly pages: number;
+  readonly durationMs: number;
+  readonly lagSeconds?: number;
+  readonly weibanErrors?: number;
+  readonly error?: string;
+}
+
+/** Forms whose lag says they fell behind, whatever their outcome. */
+export const BEHIND_SECONDS = 120;
+
+/**
+ * One structured log line per form that did something worth seeing (new rows, a failure, a
+ * deferral, a lag past BEHIND_SECONDS); idle forms stay quiet, so the logs grow with activity,
+ * not with forms. The dashboard's per-form widgets query these lines.
+ */
+export function formLines(summary: RunSummary, weiban: WeibanCounts, nowMs: number): FormLine[] {
+  const nowS = Math.floor(nowMs / 1000);
+  return summary.forms.flatMap((form) => {
+    const lagSeconds = form.cursor === null ? undefined : Math.max(0, nowS - form.cursor);
+    const weibanErrors = weiban.errorsByForm.get(form.form_id);
+    const quiet =
+      (form.outcome === 'ok' || form.outcome === 'initialized' || form.outcome === 'busy') &&
+      form.new === 0 &&
+      form.failed === 0 &&
+      weibanErrors === undefined &&
+      (lagSeconds ?? 0) <= BEHIND_SECONDS;
+    if (quiet) return [];
+    return [
+      {
+        formId: form.form_id,
+        outcome: form.outcome,
+        fetched: form.fetched,
+        new: form.new,
+        duplicate: form.duplicate,
+        published: form.published,
+        failed: form.failed,
+        pages: form.pages,
+        durationMs: form.duration_ms,
+        ...(lagSeconds !== undefined && { lagSeconds }),
+        ...(weibanErrors !== undefined && { weibanErrors }),
+        ...(form.error !== undefined && { error: form.error.message }),
+      },
+    ];
+  });
 }
 
 /** One endpoint's deliveries in an invocation (lib/webhooks/ports.ts). */

@@ -73,6 +73,11 @@ export interface FormStateStore {
   ): Promise<FormState>;
   /** Takes the form's lease until `until` (epoch ms). Throws LeaseHeldError if another holds it. */
   acquireLease(formId: number, owner: string, until: number, now: number): Promise<FormState>;
+  /**
+   * Extends the owner's lease to `until` if it has not lapsed at `now`. Throws LeaseHeldError
+   * if it lapsed or another run holds it.
+   */
+  renewLease(formId: number, owner: string, until: number, now: number): Promise<void>;
   /** Applies `change` if `guard` holds; a lease guard also releases the lease. Throws StateConflictError. */
   commit(formId: number, guard: Guard, change: StateChange, now: number): Promise<void>;
   /** Version-guarded commits in as few requests as possible; returns the forms committed. */

@@ -8,7 +8,7 @@ import { fitMargin } from './deadline.js';
 import { Redactor } from './errors.js';
 import type { RunSummary, WeibanCounts } from './model.js';
 import type { RunContext } from './poll/context.js';
-import { poll } from './poll/poll.js';
+import { runPasses } from './poll/passes.js';
 import { PollSchedule } from './poll/schedule.js';
 import type { Log } from './ports.js';
 import { SnsPublisher } from './publish/sns.js';
@@ -22,6 +22,9 @@ import { WeibanLimiter } from './weiban/limiter.js';
 import { WeibanMeter } from './weiban/meter.js';
 import { TokenProvider } from './weiban/token.js';
 import { WeibanTransport, type RetryPolicy } from './weiban/transport.js';
+
+/** The last pass starts this long before the next scheduled invocation is due. */
+const NEXT_RUN_GUARD_MS = 3_000;
 
 export interface ServiceClients {
   readonly dynamo: DynamoDBDocumentClient;
@@ -139,6 +142,7 @@ export function createPollService(options: ServiceOptions): PollService {
 
   return {
     run: async (ctx) => {
+      const startedAt = clock.now();
       const remainingAtStart = ctx.remainingMs();
       const deadlineMarginMs = fitMargin(config.deadlineMarginMs, remainingAtStart);
       // Requests still in flight when half the deadline margin is left are aborted, leaving
@@ -146,10 +150,15 @@ export function createPollService(options: ServiceOptions): PollService {
       const deadline = clockTimeout(clock, Math.max(1, remainingAtStart - deadlineMarginMs / 2));
       const signal =
         ctx.signal === undefined ? deadline.signal : AbortSignal.any([ctx.signal, deadline.signal]);
+      const intervalMs = config.pollIntervalSeconds * 1000;
       try {
-        const summary = await poll(
+        const summary = await runPasses(
           {
-            settings: { ...config, deadlineMarginMs },
+            settings: {
+              ...config,
+              deadlineMarginMs,
+              pace: { minMs: intervalMs, perMinute: config.maxPerMinute },
+            },
             weiban: weiban.client,
             forms,
             ledger,
@@ -159,8 +168,27 @@ export function createPollService(options: ServiceOptions): PollService {
             schedule,
           },
           { ...ctx, signal },
+          {
+            intervalMs,
+            // Passes end before the next scheduled invocation (reserved concurrency 1) and
+            // before this one's time runs out.
+            lastStartBy:
+              ctx.singlePass === true
+                ? startedAt
+                : Math.min(
+                    (ctx.scheduledAt ?? startedAt) +
+                      config.schedulePeriodSeconds * 1000 -
+                      NEXT_RUN_GUARD_MS,
+                    startedAt + remainingAtStart - deadlineMarginMs,
+                  ),
+            // Between passes: a backfill that waits gets its turn at Weiban.
+            afterPass: () => weiban.limiter.yieldIfWanted(),
+          },
         );
-        return { summary, weiban: weiban.meter.drain() };
+        return {
+          summary,
+          weiban: { ...weiban.meter.drain(), blockLevel: weiban.limiter.highestBlockLevel() },
+        };
       } finally {
         deadline.cancel();
         // The hold lapses on its own soon after; a write now only pays when someone waits.

@@ -180,7 +180,10 @@ async function inMemoryPath(
     const measured = await withMemoryPeak(() =>
       poll(
         {
-          settings: deployment.config,
+          settings: {
+            ...deployment.config,
+            pace: { minMs: 0, perMinute: deployment.config.maxPerMinute },
+          },
           weiban: weiban.client,
           forms,
           ledger,

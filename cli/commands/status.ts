@@ -1,12 +1,14 @@
 import { toIso, toUnixSeconds } from '../../lib/clock.js';
 import type { FormState } from '../../lib/model.js';
 import { DynamoFormStateStore } from '../../lib/store/form-state.js';
+import { DynamoCorpBudget } from '../../lib/store/corp-budget.js';
 import { OperatorStore } from '../../lib/store/operator.js';
 import type { Command, CommandContext } from '../command.js';
 import { TARGET_HELP, TARGET_OPTIONS } from '../command.js';
 import { formIdFlag } from '../args.js';
 import { formatCount, formatDuration, formatTime, renderTable, truncate } from '../format.js';
 import { println } from '../io.js';
+import { budgetLines, budgetStatus } from '../budget.js';
 import { subscriptionLines, topicSubscriptions } from '../subscriptions.js';
 
 /** One form's status, as `--json` prints it. */
@@ -81,6 +83,17 @@ async function status(ctx: CommandContext): Promise<number> {
     target.topicArn === undefined
       ? null
       : await topicSubscriptions(sns, target.topicArn, io.signal);
+  const budget =
+    target.corpId === undefined
+      ? null
+      : budgetStatus(
+          await new DynamoCorpBudget({
+            client: dynamo,
+            tableName: target.tableName,
+            corpId: target.corpId,
+          }).read(),
+          nowMs,
+        );
   const rows = await Promise.all(
     entries.map(async ({ formId, state }) => {
       const recorded = await operator.recordedCount(formId);
@@ -97,6 +110,7 @@ async function status(ctx: CommandContext): Promise<number> {
           table: target.tableName,
           checked_at: iso(nowMs),
           subscriptions,
+          budget,
           forms: rows,
         },
         null,
@@ -109,6 +123,11 @@ async function status(ctx: CommandContext): Promise<number> {
   for (const line of subscriptions === null
     ? ['Subscriptions: not checked (give --topic ARN or --stage STAGE to see where events go).']
     : subscriptionLines(subscriptions)) {
+    println(io.stdout, line);
+  }
+  for (const line of budget === null
+    ? ['Weiban budget: not checked (set WEIBAN_CORP_ID, or give --stage STAGE).']
+    : budgetLines(budget, nowMs)) {
     println(io.stdout, line);
   }
   if (rows.length === 0) {

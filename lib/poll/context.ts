@@ -7,7 +7,7 @@ import type {
   SubmitterLedger,
   SubmitterSource,
 } from '../ports.js';
-import type { PollSchedule } from './schedule.js';
+import type { PaceSettings, PollSchedule } from './schedule.js';
 
 /** What the poller needs to know of the configuration. */
 export interface PollSettings {
@@ -21,6 +21,8 @@ export interface PollSettings {
   readonly deadlineMarginMs: number;
   readonly emitResubmissions: boolean;
   readonly answerFormIds: readonly number[] | 'all';
+  /** The fastest a form is polled (POLL_INTERVAL_SECONDS), and Weiban's budget a minute. */
+  readonly pace: PaceSettings;
 }
 
 export interface PollerDeps {
@@ -44,4 +46,8 @@ export interface RunContext {
   readonly remainingMs: () => number;
   /** Aborts in-flight Weiban requests when the deadline hits. */
   readonly signal?: AbortSignal;
+  /** When the schedule meant this invocation to start (the EventBridge event's time), epoch ms. */
+  readonly scheduledAt?: number;
+  /** One pass only, whatever the time left: a local run's turn, or `invoke --once`. */
+  readonly singlePass?: boolean;
 }

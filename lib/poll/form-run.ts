@@ -15,8 +15,14 @@ import { WindowPager, type PageRead } from './pager.js';
 import type { PollerDeps, RunContext } from './context.js';
 import { initialState, planWindow, sameRecent, trimRecent } from './window.js';
 
-// The lease outlives the invocation by this much, so it never lapses while the run is alive.
-const LEASE_SLACK_MS = 5_000;
+/**
+ * How long a lease lasts: short, so that a successor takes over a crashed run's form within
+ * about one pass interval (docs/guarantees.md#g2). The run renews it before each page it
+ * publishes once half of it is gone, so a live run's lease never lapses between pages.
+ */
+export function leaseTermMs(intervalMs: number): number {
+  return Math.max(15_000, intervalMs + 5_000);
+}
 
 /** How one form's run ended. */
 export interface FormResult {
@@ -43,8 +49,11 @@ export class FormRun {
   readonly #formId: number;
   readonly #existing: FormState | undefined;
   readonly #startedAt: number;
+  readonly #lookbackSeconds: number;
   readonly #counts: { -readonly [K in keyof Counts]: Counts[K] } = noCounts();
   #leased = false;
+  /** Until when this run's lease holds (epoch ms), as this run last set it. */
+  #leaseUntil = 0;
   #plan: Continuation | undefined;
   #pager: WindowPager | undefined;
   /**
@@ -55,12 +64,20 @@ export class FormRun {
   /** u_id → submit_at of what this run recorded. */
   readonly #recorded = new Map<number, number>();
 
-  constructor(deps: PollerDeps, ctx: RunContext, formId: number, existing: FormState | undefined) {
+  constructor(
+    deps: PollerDeps,
+    ctx: RunContext,
+    formId: number,
+    existing: FormState | undefined,
+    /** How far behind the cursor the window starts: the whole lookback, or a pass's overlap. */
+    lookbackSeconds: number = deps.settings.lookbackSeconds,
+  ) {
     this.#deps = deps;
     this.#ctx = ctx;
     this.#formId = formId;
     this.#existing = existing;
     this.#startedAt = deps.clock.now();
+    this.#lookbackSeconds = lookbackSeconds;
   }
 
   async run(): Promise<FormResult> {
@@ -94,7 +111,7 @@ export class FormRun {
     const { clock, settings, weiban } = this.#deps;
     let state = initial;
     for (;;) {
-      const plan = planWindow(state, toUnixSeconds(clock.now()), settings.lookbackSeconds);
+      const plan = planWindow(state, toUnixSeconds(clock.now()), this.#lookbackSeconds);
       this.#plan = plan;
       const pager = new WindowPager({
         formId: this.#formId,
@@ -151,6 +168,8 @@ export class FormRun {
     if (!this.#leased) {
       current = await this.#takeLease();
       if (!this.#sameRun(current, state)) return current;
+    } else {
+      await this.#keepLease();
     }
     await this.#deliver(rows);
     return current;
@@ -169,14 +188,30 @@ export class FormRun {
   async #takeLease(): Promise<FormState> {
     const { clock, forms } = this.#deps;
     const now = clock.now();
-    const state = await forms.acquireLease(
-      this.#formId,
-      this.#ctx.runId,
-      now + this.#ctx.remainingMs() + LEASE_SLACK_MS,
-      now,
-    );
+    const until = now + this.#leaseTerm();
+    const state = await forms.acquireLease(this.#formId, this.#ctx.runId, until, now);
     this.#leased = true;
+    this.#leaseUntil = until;
     return state;
+  }
+
+  /**
+   * Before a page is published: at least half a term left, or the lease is renewed. A lease
+   * that lapsed is never renewed (another run may hold the form by now): LeaseHeldError stops
+   * this run, and what it recorded keeps the successor from publishing it again.
+   */
+  async #keepLease(): Promise<void> {
+    const { clock, forms } = this.#deps;
+    const now = clock.now();
+    const term = this.#leaseTerm();
+    if (this.#leaseUntil - now >= term / 2) return;
+    const until = now + term;
+    await forms.renewLease(this.#formId, this.#ctx.runId, until, now);
+    this.#leaseUntil = until;
+  }
+
+  #leaseTerm(): number {
+    return leaseTermMs(this.#deps.settings.pace.minMs);
   }
 
   async #deliver(rows: readonly Delivery[]): Promise<void> {

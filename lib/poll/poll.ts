@@ -8,8 +8,10 @@ import {
   type FormSummary,
   type RunSummary,
 } from '../model.js';
+import type { StateChange } from '../ports.js';
 import type { PollerDeps, RunContext } from './context.js';
 import { FormRun, type FormResult } from './form-run.js';
+import type { DueForm } from './schedule.js';
 
 // DynamoDB: BatchGetItem takes 100 keys; the first request also carries the form list.
 const STATES_PER_READ = 100;
@@ -31,25 +33,40 @@ export async function poll(deps: PollerDeps, ctx: RunContext): Promise<RunSummar
     known = (await deps.forms.read(list.formIds, false)).states;
     schedule.learn(known);
   }
-  const order = schedule.order(list.formIds);
+  const due = schedule.due(list.formIds, started, settings.pace, settings.lookbackSeconds);
   const summaries: FormSummary[] = [];
-  for (let first = 0; first < order.length; first += STATES_PER_READ) {
-    const formIds = order.slice(first, first + STATES_PER_READ);
+  for (let first = 0; first < due.length; first += STATES_PER_READ) {
+    const forms = due.slice(first, first + STATES_PER_READ);
     if (ctx.remainingMs() < settings.deadlineMarginMs) {
-      summaries.push(...formIds.map((formId) => unreached(formId, schedule.cursorOf(formId))));
+      summaries.push(...forms.map(({ formId }) => unreached(formId, schedule.cursorOf(formId))));
       continue;
     }
-    const states = known ?? (await readStates(deps, formIds, first === 0));
+    const states =
+      known ??
+      (await readStates(
+        deps,
+        forms.map(({ formId }) => formId),
+        first === 0,
+      ));
     const results = new Map<number, FormResult>();
     await pMap(
-      formIds,
-      async (formId) => {
-        results.set(formId, await new FormRun(deps, ctx, formId, states.get(formId)).run());
+      forms,
+      async ({ formId, lookbackSeconds }) => {
+        const state = schedule.overlay(states.get(formId));
+        results.set(formId, await new FormRun(deps, ctx, formId, state, lookbackSeconds).run());
       },
       { concurrency: deps.formConcurrency ?? 8 },
     );
-    for (const summary of await commitIdleForms(deps, formIds, results)) {
-      if (summary.outcome !== 'deferred') schedule.polled(summary.form_id, started, summary.cursor);
+    const done = await settleIdleForms(deps, forms, states, results);
+    for (const summary of done) {
+      const form = forms.find((each) => each.formId === summary.form_id);
+      if (summary.outcome !== 'deferred') {
+        schedule.polled(summary.form_id, started, {
+          cursor: summary.cursor,
+          swept: form?.sweep === true && summary.outcome === 'ok',
+          found: summary.new > 0,
+        });
+      }
       summaries.push(summary);
     }
   }
@@ -101,38 +118,87 @@ function unreached(formId: number, cursor: number | null): FormSummary {
   };
 }
 
-// Idle forms commit together: one request for up to 100 forms keeps an idle tick cheap.
-async function commitIdleForms(
+/**
+ * What an idle form's pass ends with. Its cursor moved and nothing else did, so writing it every
+ * pass would cost a write per form per pass: the state is written only when something else
+ * changes (a continuation or an error cleared), or when the stored cursor would lag more than
+ * WRITE_LAG_BOUND_SECONDS; in between, this process keeps the newer view in memory. Those that
+ * are written go together: one request for up to 100 forms.
+ */
+async function settleIdleForms(
   deps: PollerDeps,
-  formIds: readonly number[],
+  forms: readonly DueForm[],
+  stored: ReadonlyMap<number, FormState>,
   results: ReadonlyMap<number, FormResult>,
 ): Promise<FormSummary[]> {
-  const items = formIds.flatMap((formId) => {
+  const { schedule } = deps;
+  const idle = forms.flatMap(({ formId }) => {
     const commit = results.get(formId)?.idleCommit;
-    return commit === undefined ? [] : [{ formId, version: commit.version, change: commit.change }];
+    const state = stored.get(formId);
+    return commit === undefined || state === undefined ? [] : [{ formId, commit, state }];
   });
+  const writes = idle.filter(({ commit, state }) => needsWrite(state, commit.change));
   let committed = new Set<number>();
-  if (items.length > 0) {
+  if (writes.length > 0) {
     try {
-      committed = await deps.forms.commitMany(items, deps.clock.now());
+      committed = await deps.forms.commitMany(
+        writes.map(({ formId, commit }) => ({
+          formId,
+          version: commit.version,
+          change: commit.change,
+        })),
+        deps.clock.now(),
+      );
     } catch (error: unknown) {
       deps.log.warn('cursor update failed; the next run reads the same window again', {
-        forms: items.map((item) => item.formId),
+        forms: writes.map((item) => item.formId),
         error: errorInfo(error, deps.clock.now()),
       });
     }
   }
-  return formIds.flatMap((formId) => {
+  const held = new Set(writes.map(({ formId }) => formId));
+  return forms.flatMap(({ formId }) => {
     const result = results.get(formId);
     if (result === undefined) return [];
     const commit = result.idleCommit;
-    if (commit === undefined || committed.has(formId)) return [result.summary];
-    if (items.length > 0) {
-      deps.log.debug('cursor not moved: the form changed during the run', {
-        formId,
-        window: result.summary.window,
-      });
+    const state = stored.get(formId);
+    if (commit === undefined || state === undefined) {
+      // A leased run wrote the form itself: the table is newest.
+      schedule.forget(formId);
+      return [result.summary];
     }
+    const cursor = commit.change.cursor ?? commit.previousCursor;
+    const recent = commit.change.recent ?? state.recent;
+    if (committed.has(formId)) {
+      schedule.remember(formId, { version: state.version + 1, cursor, ...(recent && { recent }) });
+      return [result.summary];
+    }
+    if (!held.has(formId)) {
+      schedule.remember(formId, { version: state.version, cursor, ...(recent && { recent }) });
+      return [result.summary];
+    }
+    deps.log.debug('cursor not moved: the form changed during the run', {
+      formId,
+      window: result.summary.window,
+    });
+    schedule.forget(formId);
     return [{ ...result.summary, cursor: commit.previousCursor }];
   });
+}
+
+/**
+ * How far the stored cursor may fall behind what this process knows, for an idle form: a
+ * successor after a cold start re-reads at most this much more (the dedupe records make that
+ * harmless), and `status` shows a cursor at most this old, for one write per form every two
+ * minutes instead of one every pass.
+ */
+export const WRITE_LAG_BOUND_SECONDS = 120;
+
+/** Whether an idle form's pass changes something worth a write. */
+function needsWrite(state: FormState, change: StateChange): boolean {
+  if (state.continuation !== undefined || state.lastError !== undefined) return true;
+  const cursor = change.cursor ?? state.cursor;
+  if (cursor - state.cursor > WRITE_LAG_BOUND_SECONDS) return true;
+  const before = state.recent ?? {};
+  return Object.keys(change.recent ?? {}).some((uId) => !(uId in before));
 }

@@ -1,17 +1,39 @@
 import type { FormList, FormState } from '../model.js';
+import { cadence, HOT_FOR_MS, isDue, lookbackFor, type Cadence } from './cadence.js';
+
+/** What this process knows of a form between passes. */
+interface FormMemory {
+  /** When a pass last got to it (epoch ms). */
+  polledAt?: number;
+  /** When a pass last read its whole lookback. */
+  sweptAt?: number;
+  /** When a pass last found new submitters. */
+  activeAt?: number;
+  /** The last cursor seen, for the lag of forms a pass did not reach. */
+  cursor?: number;
+  /**
+   * The form as this process left it after an idle pass it did not write: valid while the
+   * table still holds `version` (nobody else wrote since), docs/guarantees.md#storage.
+   */
+  view?: { version: number; cursor: number; recent?: Readonly<Record<string, number>> };
+}
+
+/** One form a pass polls, and how far behind its cursor it reads. */
+export interface DueForm {
+  readonly formId: number;
+  readonly lookbackSeconds: number;
+  readonly sweep: boolean;
+}
 
 /**
- * Which forms a pass polls, and in what order: the one polled longest ago first, so that when
- * Weiban's budget cannot cover every form in one pass, the next pass starts with the ones left
- * out, and every form is polled at least once every ⌈forms ÷ forms per pass⌉ passes
+ * Which forms a pass polls, in what order, and how far back: the forms whose turn has come at
+ * the pace Weiban's budget allows (lib/poll/cadence.ts), the one polled longest ago first, so
+ * that when the budget cannot cover every form, the next pass starts with the ones left out
  * (docs/guarantees.md#g10). Kept for the life of the process; a fresh process orders by what
  * the table says (the last successful poll), never-polled forms first.
  */
 export class PollSchedule {
-  /** form id → when this process last polled it, or when the table says it was (epoch ms). */
-  readonly #polledAt = new Map<number, number>();
-  /** form id → the last cursor seen, for the lag of forms a pass did not reach. */
-  readonly #cursor = new Map<number, number>();
+  readonly #forms = new Map<number, FormMemory>();
   #list: FormList | undefined;
   #learned = false;
 
@@ -32,27 +54,103 @@ export class PollSchedule {
   /** Takes in the table's view of each form: when it was last polled, and its cursor. */
   learn(states: ReadonlyMap<number, FormState>): void {
     for (const [formId, state] of states) {
-      this.#cursor.set(formId, state.cursor);
-      if (!this.#polledAt.has(formId)) this.#polledAt.set(formId, state.lastOkAt ?? 0);
+      const memory = this.#memory(formId);
+      memory.cursor = state.cursor;
+      memory.polledAt ??= state.lastOkAt ?? 0;
     }
     this.#learned = true;
   }
 
-  /** `formIds` in the order to poll them: longest since polled first, never polled before all. */
-  order(formIds: readonly number[]): number[] {
-    return [...formIds].sort(
-      (a, b) => (this.#polledAt.get(a) ?? -1) - (this.#polledAt.get(b) ?? -1) || a - b,
-    );
+  /** The pace for the forms there are now. */
+  cadence(formIds: readonly number[], now: number, pace: PaceSettings): Cadence {
+    const hot = formIds.filter((formId) => this.#isHot(formId, now)).length;
+    return cadence({ hot, cold: formIds.length - hot }, pace);
   }
 
-  /** A pass got to the form (whatever the outcome) at `at`. */
-  polled(formId: number, at: number, cursor: number | null): void {
-    this.#polledAt.set(formId, at);
-    if (cursor !== null) this.#cursor.set(formId, cursor);
+  /**
+   * The forms due this pass, longest since polled first (never polled before all), each with
+   * the lookback it reads: the whole of it once a minute, the short overlap in between.
+   */
+  due(
+    formIds: readonly number[],
+    now: number,
+    pace: PaceSettings,
+    lookbackSeconds: number,
+  ): DueForm[] {
+    const { hotMs, coldMs } = this.cadence(formIds, now, pace);
+    return formIds
+      .filter((formId) => {
+        const every = this.#isHot(formId, now) ? hotMs : coldMs;
+        return isDue(this.#forms.get(formId)?.polledAt, every, now, pace.minMs);
+      })
+      .sort((a, b) => (this.#polledAt(a) ?? -1) - (this.#polledAt(b) ?? -1) || a - b)
+      .map((formId) => {
+        const lookback = lookbackFor(this.#forms.get(formId)?.sweptAt, now, lookbackSeconds);
+        return { formId, lookbackSeconds: lookback.seconds, sweep: lookback.sweep };
+      });
+  }
+
+  /** A pass got to the form at `at`: what it read, and whether it found anything new. */
+  polled(
+    formId: number,
+    at: number,
+    outcome: { readonly cursor: number | null; readonly swept: boolean; readonly found: boolean },
+  ): void {
+    const memory = this.#memory(formId);
+    memory.polledAt = at;
+    if (outcome.swept) memory.sweptAt = at;
+    if (outcome.found) memory.activeAt = at;
+    if (outcome.cursor !== null) memory.cursor = outcome.cursor;
   }
 
   /** The last cursor seen for the form, if any. */
   cursorOf(formId: number): number | null {
-    return this.#cursor.get(formId) ?? null;
+    return this.#forms.get(formId)?.cursor ?? null;
   }
+
+  /** The form as it should be read: the table's state, or this process's newer unwritten view of it. */
+  overlay(state: FormState | undefined): FormState | undefined {
+    if (state === undefined) return undefined;
+    const view = this.#forms.get(state.formId)?.view;
+    if (view === undefined || view.version !== state.version) return state;
+    return {
+      ...state,
+      cursor: view.cursor,
+      ...(view.recent !== undefined && { recent: view.recent }),
+    };
+  }
+
+  /** Keeps what an idle pass would have written, while the table holds `version`. */
+  remember(formId: number, view: NonNullable<FormMemory['view']>): void {
+    this.#memory(formId).view = view;
+  }
+
+  /** The table now holds this form's newest state: drop the unwritten view. */
+  forget(formId: number): void {
+    delete this.#memory(formId).view;
+  }
+
+  #isHot(formId: number, now: number): boolean {
+    const activeAt = this.#forms.get(formId)?.activeAt;
+    return activeAt !== undefined && now - activeAt < HOT_FOR_MS;
+  }
+
+  #polledAt(formId: number): number | undefined {
+    return this.#forms.get(formId)?.polledAt;
+  }
+
+  #memory(formId: number): FormMemory {
+    let memory = this.#forms.get(formId);
+    if (memory === undefined) {
+      memory = {};
+      this.#forms.set(formId, memory);
+    }
+    return memory;
+  }
+}
+
+/** The pace settings: the fastest a form may be polled, and the budget a minute. */
+export interface PaceSettings {
+  readonly minMs: number;
+  readonly perMinute: number;
 }

@@ -1,11 +1,12 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type {
-  BudgetHolder,
-  BudgetRecord,
-  BudgetStore,
-  Claim,
-  EndpointBlock,
+import {
+  HANDOVER_MS,
+  type BudgetHolder,
+  type BudgetRecord,
+  type BudgetStore,
+  type Claim,
+  type EndpointBlock,
 } from '../weiban/budget.js';
 import type { SharedSends } from '../weiban/send-log.js';
 import { BUDGET_SK, corpPk } from './keys.js';
@@ -53,9 +54,12 @@ export class DynamoCorpBudget implements BudgetStore {
           // Both maps exist from the first claim on, so waiters and blocks can set one entry.
           UpdateExpression:
             'SET holder = :holder, waiting = if_not_exists(waiting, :empty), ' +
-            'blocks = if_not_exists(blocks, :empty), updated_at = :now, expires_at = :expires',
+            'blocks = if_not_exists(blocks, :empty), updated_at = :now, expires_at = :expires ' +
+            'REMOVE handed_to',
+          // Free, or its holder's time is up; and not handed to another caller who waited.
           ConditionExpression:
-            'attribute_not_exists(holder) OR holder.#until <= :now OR holder.#owner = :owner',
+            '(attribute_not_exists(holder) OR holder.#until <= :now OR holder.#owner = :owner) AND ' +
+            '(attribute_not_exists(handed_to) OR handed_to.#owner = :owner OR handed_to.#until <= :now)',
           ExpressionAttributeNames: { '#until': 'until', '#owner': 'owner' },
           ExpressionAttributeValues: {
             ':holder': toHolderItem(holder),
@@ -115,16 +119,18 @@ export class DynamoCorpBudget implements BudgetStore {
     sends: SharedSends,
     keepUntil: number | undefined,
     now: number,
+    handTo?: string,
   ): Promise<void> {
     const keep = keepUntil !== undefined && keepUntil > now;
+    const set = ['sends = :sends', 'writer = :owner', 'updated_at = :now'];
+    if (keep) set.push('holder.send_until = :now', 'holder.#until = :keep', 'holder.quota = :zero');
+    if (handTo !== undefined) set.push('handed_to = :next');
     try {
       await this.#client.send(
         new UpdateCommand({
           TableName: this.#tableName,
           Key: this.#key,
-          UpdateExpression: keep
-            ? 'SET sends = :sends, writer = :owner, holder.send_until = :now, holder.#until = :keep, holder.quota = :zero, updated_at = :now'
-            : 'SET sends = :sends, writer = :owner, updated_at = :now REMOVE holder',
+          UpdateExpression: `SET ${set.join(', ')}${keep ? '' : ' REMOVE holder'}`,
           ConditionExpression: 'holder.#owner = :owner',
           ExpressionAttributeNames: { '#owner': 'owner', ...(keep && { '#until': 'until' }) },
           ExpressionAttributeValues: {
@@ -132,6 +138,9 @@ export class DynamoCorpBudget implements BudgetStore {
             ':owner': owner,
             ':now': now,
             ...(keep && { ':keep': keepUntil, ':zero': 0 }),
+            ...(handTo !== undefined && {
+              ':next': { owner: handTo, until: Math.max(now, keepUntil ?? now) + HANDOVER_MS },
+            }),
           },
         }),
       );
@@ -207,6 +216,9 @@ function fromItem(item: Record<string, unknown>): BudgetRecord {
       },
     }),
     ...(typeof item.writer === 'string' && { writer: item.writer }),
+    ...(isNext(item.handed_to) && {
+      next: { owner: item.handed_to.owner, until: Number(item.handed_to.until) },
+    }),
     waiting: numbers(item.waiting),
     sends: typeof item.sends === 'string' ? decodeSends(item.sends) : EMPTY,
     blocks: Object.fromEntries(
@@ -218,6 +230,16 @@ function fromItem(item: Record<string, unknown>): BudgetRecord {
       ]),
     ),
   };
+}
+
+function isNext(value: unknown): value is { owner: string; until: unknown } {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    'owner' in value &&
+    typeof value.owner === 'string' &&
+    'until' in value
+  );
 }
 
 function numbers(value: unknown): Record<string, number> {

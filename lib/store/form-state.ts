@@ -205,6 +205,24 @@ export class DynamoFormStateStore implements FormStateStore {
     }
   }
 
+  async renewLease(formId: number, owner: string, until: number, now: number): Promise<void> {
+    try {
+      await this.#client.send(
+        new UpdateCommand({
+          TableName: this.#tableName,
+          Key: key(formId),
+          // The version stays: renewing changes nothing another run reads a window from.
+          UpdateExpression: 'SET lease_until = :until, updated_at = :now',
+          ConditionExpression: 'lease_owner = :owner AND lease_until >= :now',
+          ExpressionAttributeValues: { ':owner': owner, ':until': until, ':now': now },
+        }),
+      );
+    } catch (error: unknown) {
+      if (error instanceof ConditionalCheckFailedException) throw new LeaseHeldError(formId);
+      throw error;
+    }
+  }
+
   async commit(formId: number, guard: Guard, change: StateChange, now: number): Promise<void> {
     try {
       await this.#client.send(

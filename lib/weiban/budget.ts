@@ -39,6 +39,11 @@ export interface BudgetRecord {
   readonly writer?: string;
   /** Callers waiting for the budget: owner → until when the wish lapses (epoch ms). */
   readonly waiting: Readonly<Record<string, number>>;
+  /**
+   * Who a holder that gave the budget up handed it to, until when: no one else may claim it
+   * meanwhile, so a caller that waited gets its turn before the one that just let go.
+   */
+  readonly next?: { readonly owner: string; readonly until: number };
   readonly sends: SharedSends;
   readonly blocks: Readonly<Record<string, EndpointBlock>>;
 }
@@ -61,14 +66,16 @@ export interface BudgetStore {
    */
   renew(holder: BudgetHolder, sends: SharedSends, now: number): Promise<BudgetRecord | undefined>;
   /**
-   * Shares the owner's sends and gives the budget up. With `keepUntil`, the owner stays holder
-   * until then without sending: requests it gave up on may still be in processing at Weiban.
+   * Shares the owner's sends and gives the budget up, to `handTo` first when given. With
+   * `keepUntil`, the owner stays holder until then without sending: requests it gave up on may
+   * still be in processing at Weiban.
    */
   release(
     owner: string,
     sends: SharedSends,
     keepUntil: number | undefined,
     now: number,
+    handTo?: string,
   ): Promise<void>;
   /** Says `owner` waits for the budget until `until`, so the holder gives it up when it can. */
   wait(owner: string, until: number): Promise<void>;
@@ -76,6 +83,22 @@ export interface BudgetStore {
   read(): Promise<BudgetRecord | undefined>;
   /** Shares a block at once, whoever holds the budget. */
   block(endpoint: string, block: EndpointBlock): Promise<void>;
+}
+
+/** How long a hand-over reserves the budget for the waiter it names (it looks twice a second). */
+export const HANDOVER_MS = 2_000;
+
+/** The caller that has waited longest among the live wishes, other than `owner`. */
+export function longestWaiting(
+  record: BudgetRecord,
+  owner: string,
+  now: number,
+): string | undefined {
+  const wishes = Object.entries(record.waiting).filter(
+    ([who, until]) => who !== owner && until > now,
+  );
+  wishes.sort((a, b) => a[1] - b[1] || a[0].localeCompare(b[0]));
+  return wishes[0]?.[0];
 }
 
 /** Seconds of a block, by level (Weiban: a per-minute breach 60 s, a per-hour one 60 min). */

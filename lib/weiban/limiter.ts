@@ -1,6 +1,7 @@
 import type { Clock } from '../clock.js';
 import { isAbort } from '../errors.js';
 import {
+  longestWaiting,
   nextBlock,
   type BudgetHolder,
   type BudgetRecord,
@@ -50,8 +51,8 @@ interface Hold {
   readonly sendUntil: number;
   readonly since: number;
   quota: number;
-  /** Others waiting for the budget, as of the last write. */
-  wanted: boolean;
+  /** The caller that has waited longest for the budget, as of the last write. */
+  wantedBy: string | undefined;
 }
 
 /**
@@ -115,6 +116,17 @@ export class WeibanLimiter {
     return this.blockedUntil(endpoint) === undefined ? 0 : (this.#blocks.get(endpoint)?.level ?? 0);
   }
 
+  /** The longest block in effect now, over every endpoint (0 for none). */
+  highestBlockLevel(): number {
+    const now = this.#o.clock.now();
+    return Math.max(
+      0,
+      ...[...this.#blocks.values()]
+        .filter((block) => block.until > now)
+        .map((block) => block.level),
+    );
+  }
+
   stats(): LimiterStats {
     return { calls: { ...this.#calls }, maxInFlight: this.#slots.peak };
   }
@@ -129,21 +141,22 @@ export class WeibanLimiter {
    * it. Cheap otherwise: nothing is written.
    */
   async yieldIfWanted(): Promise<void> {
-    if (this.#hold?.wanted === true) await this.release();
+    const next = this.#hold?.wantedBy;
+    if (next !== undefined) await this.release(next);
   }
 
   /**
    * Shares what this process sent and gives the corp's budget up. Requests given up on keep
    * it held (without sending) until Weiban can no longer be processing them.
    */
-  async release(): Promise<void> {
+  async release(handTo?: string): Promise<void> {
     await this.#holding?.catch(() => undefined);
     const shared = this.#o.shared;
     if (shared === undefined || this.#hold === undefined) return;
     const now = this.#o.clock.now();
     this.#hold = undefined;
     const keepUntil = this.#slots.heldUntil > now ? this.#slots.heldUntil : undefined;
-    await shared.store.release(shared.owner, this.#log.toShared(now), keepUntil, now);
+    await shared.store.release(shared.owner, this.#log.toShared(now), keepUntil, now, handTo);
     this.#unsaved = [];
   }
 
@@ -201,7 +214,7 @@ export class WeibanLimiter {
         const written = await shared.store.renew(holder, this.#log.toShared(now), now);
         if (written !== undefined) {
           this.#unsaved = [];
-          this.#startHold(holder, this.#hold.since, othersWait(written, shared.owner, now));
+          this.#startHold(holder, this.#hold.since, longestWaiting(written, shared.owner, now));
           return;
         }
         // Another caller took the budget after this hold lapsed.
@@ -214,7 +227,7 @@ export class WeibanLimiter {
         this.#startHold(
           holder,
           now,
-          claim.before !== undefined && othersWait(claim.before, shared.owner, now),
+          claim.before === undefined ? undefined : longestWaiting(claim.before, shared.owner, now),
         );
         return;
       }
@@ -234,14 +247,17 @@ export class WeibanLimiter {
     const { clock } = this.#o;
     let record: BudgetRecord | undefined = current;
     let wishUntil = 0;
-    while (record?.holder !== undefined && record.holder.owner !== shared.owner) {
+    while (record !== undefined && !claimable(record, shared.owner, clock.now())) {
       const now = clock.now();
-      if (record.holder.until <= now) return;
+      const until = Math.max(
+        record.holder?.until ?? now,
+        record.next?.owner === shared.owner ? now : (record.next?.until ?? now),
+      );
       if (wishUntil - now < WAIT_POLL_MS * 2) {
         wishUntil = now + WAIT_POLL_MS * 20;
         await shared.store.wait(shared.owner, wishUntil);
       }
-      await clock.sleep(Math.max(1, Math.min(WAIT_POLL_MS, record.holder.until - now)), signal);
+      await clock.sleep(Math.max(1, Math.min(WAIT_POLL_MS, until - now)), signal);
       record = await shared.store.read();
     }
   }
@@ -257,8 +273,8 @@ export class WeibanLimiter {
     };
   }
 
-  #startHold(holder: BudgetHolder, since: number, wanted: boolean): void {
-    this.#hold = { sendUntil: holder.sendUntil, since, quota: holder.quota, wanted };
+  #startHold(holder: BudgetHolder, since: number, wantedBy: string | undefined): void {
+    this.#hold = { sendUntil: holder.sendUntil, since, quota: holder.quota, wantedBy };
     this.#sendsThisHold = 0;
   }
 
@@ -296,8 +312,13 @@ export class WeibanLimiter {
   }
 }
 
-function othersWait(record: BudgetRecord, owner: string, now: number): boolean {
-  return Object.entries(record.waiting).some(([who, until]) => who !== owner && until > now);
+/** Whether `owner` may claim the budget now: nobody holds it, and it is not handed to another. */
+function claimable(record: BudgetRecord, owner: string, now: number): boolean {
+  const held =
+    record.holder !== undefined && record.holder.owner !== owner && record.holder.until > now;
+  const handed =
+    record.next !== undefined && record.next.owner !== owner && record.next.until > now;
+  return !held && !handed;
 }
 
 /** A sent request given up on before its answer: the caller's deadline, or a timeout. */

@@ -24,7 +24,7 @@ export class WeibanMeter {
   };
 
   /** Takes the counts so far and starts again from zero. */
-  drain(): WeibanCounts {
+  drain(): Omit<WeibanCounts, 'blockLevel'> {
     const out = {
       calls: new Map(this.#calls),
       errors: new Map(this.#errors),

@@ -1,9 +1,10 @@
-import type {
-  BudgetHolder,
-  BudgetRecord,
-  BudgetStore,
-  Claim,
-  EndpointBlock,
+import {
+  HANDOVER_MS,
+  type BudgetHolder,
+  type BudgetRecord,
+  type BudgetStore,
+  type Claim,
+  type EndpointBlock,
 } from '../../lib/weiban/budget.js';
 import type { SharedSends } from '../../lib/weiban/send-log.js';
 
@@ -19,9 +20,12 @@ export class MemoryBudgetStore implements BudgetStore {
     this.requests.writes += 1;
     const current = this.record;
     const free =
-      current?.holder === undefined ||
-      current.holder.until <= now ||
-      current.holder.owner === holder.owner;
+      (current?.holder === undefined ||
+        current.holder.until <= now ||
+        current.holder.owner === holder.owner) &&
+      (current?.next === undefined ||
+        current.next.owner === holder.owner ||
+        current.next.until <= now);
     if (!free) {
       this.requests.reads += 1;
       return Promise.resolve({ claimed: false, current: structuredClone(current) });
@@ -34,6 +38,7 @@ export class MemoryBudgetStore implements BudgetStore {
       ...current,
       holder: { ...holder },
     };
+    delete this.record.next;
     return Promise.resolve({ claimed: true, before });
   }
 
@@ -52,6 +57,7 @@ export class MemoryBudgetStore implements BudgetStore {
     sends: SharedSends,
     keepUntil: number | undefined,
     now: number,
+    handTo?: string,
   ): Promise<void> {
     this.requests.writes += 1;
     const current = this.record;
@@ -61,6 +67,9 @@ export class MemoryBudgetStore implements BudgetStore {
     if (keepUntil !== undefined && keepUntil > now) {
       current.holder = { ...current.holder, sendUntil: now, until: keepUntil, quota: 0 };
     } else delete current.holder;
+    if (handTo !== undefined) {
+      current.next = { owner: handTo, until: Math.max(now, keepUntil ?? now) + HANDOVER_MS };
+    }
     return Promise.resolve();
   }
 

@@ -70,6 +70,17 @@ export class MemoryFormStateStore implements FormStateStore {
     return Promise.resolve(structuredClone(state));
   }
 
+  renewLease(formId: number, owner: string, until: number, now: number): Promise<void> {
+    this.requests += 1;
+    const state = this.states.get(formId);
+    const lease = state?.lease;
+    if (state === undefined || lease === undefined || lease.owner !== owner || lease.until < now) {
+      return Promise.reject(new LeaseHeldError(formId));
+    }
+    state.lease = { owner, until };
+    return Promise.resolve();
+  }
+
   commit(formId: number, guard: Guard, change: StateChange, now: number): Promise<void> {
     this.requests += 1;
     const state = this.states.get(formId);

@@ -89,6 +89,8 @@ export class World {
       WEIBAN_SECRET: 'sim-secret',
       TABLE_NAME: this.tableName,
       TOPIC_ARN: topic.topicArn,
+      // One pass per invocation, as these runs are about one schedule tick each.
+      POLL_INTERVAL_SECONDS: '60',
       FORM_IDS: '842',
       ...this.#options.env,
     });

@@ -46,7 +46,9 @@ function service() {
         },
   );
   return createPollService({
-    config: loadConfig(validEnv({ FORM_IDS: '842', TABLE_NAME: TABLE })),
+    config: loadConfig(
+      validEnv({ FORM_IDS: '842', TABLE_NAME: TABLE, POLL_INTERVAL_SECONDS: '60' }),
+    ),
     clients: {
       dynamo: dynamo as unknown as DynamoDBDocumentClient,
       sns: sns as unknown as SNSClient,

@@ -120,6 +120,8 @@ class ScheduleWorld {
       WEIBAN_MAX_PER_MINUTE: String(BUDGET),
       DEADLINE_MARGIN_MS: '2000',
       WEIBAN_REQUEST_TIMEOUT_MS: '5000',
+      // One pass per invocation: each step is one schedule tick.
+      POLL_INTERVAL_SECONDS: '60',
     });
     return new ScheduleWorld(
       clock,

@@ -3,7 +3,7 @@ import { Metrics } from '@aws-lambda-powertools/metrics';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { parse } from 'yaml';
 import { FAILING_SECONDS, queueNames } from '../../../infra/webhooks-plugin.js';
-import { recordDeliveries, recordRun } from '../../../lib/observability.js';
+import { formLines, recordDeliveries, recordRun } from '../../../lib/observability.js';
 import { WeibanMeter } from '../../../lib/weiban/meter.js';
 import { formSummary, runSummary } from '../../fixtures/run-summary.js';
 import { captureEmf, dimensionsOf, type EmfDocument } from '../../support/emf.js';
@@ -75,7 +75,7 @@ beforeAll(() => {
     recordRun(
       sink,
       runSummary([formSummary({ form_id: 842, published: 3 })]),
-      meter.drain(),
+      { ...meter.drain(), blockLevel: 0 },
       Date.now(),
     );
     sink.publishStoredMetrics();
@@ -229,7 +229,27 @@ describe('the metrics the alarms and the dashboard select', () => {
     const body = JSON.parse(
       template.replace(/\$\{([\w:]+)\}/g, (whole, name: string) => values[name] ?? whole),
     ) as { widgets: { properties: Json }[] };
-    const series = body.widgets.flatMap((widget) => widget.properties.metrics as unknown[][]);
+    const series = body.widgets.flatMap(
+      (widget) => (widget.properties.metrics as unknown[][] | undefined) ?? [],
+    );
+    const queries = body.widgets.flatMap((widget) =>
+      typeof widget.properties.query === 'string' ? [widget.properties.query] : [],
+    );
+
+    it.each(queries)("reads the poll function's own form lines with %s", (query) => {
+      const logged = formLines(
+        runSummary([formSummary({ form_id: 842, outcome: 'failed', failed: 1, cursor: 0 })]),
+        { ...new WeibanMeter().drain(), blockLevel: 0 },
+        Date.now(),
+      )[0];
+      const fields = [...query.matchAll(/\b(formId|published|failed|lagSeconds|outcome)\b/g)].map(
+        (match) => match[1] ?? '',
+      );
+
+      expect(query).toContain("SOURCE '/aws/lambda/poll-function'");
+      expect(query).toContain("filter message = 'form run'");
+      for (const field of fields) expect(logged).toHaveProperty(field);
+    });
 
     it('is valid JSON once CloudFormation substitutes its variables', () => {
       expect(body.widgets.length).toBeGreaterThanOrEqual(6);

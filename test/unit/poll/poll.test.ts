@@ -3,7 +3,8 @@ import { VirtualClock } from '../../../dev/virtual-clock.js';
 import type { StartFrom } from '../../../lib/config.js';
 import type { FormState } from '../../../lib/model.js';
 import type { PollSettings, RunContext } from '../../../lib/poll/context.js';
-import { poll } from '../../../lib/poll/poll.js';
+import { leaseTermMs } from '../../../lib/poll/form-run.js';
+import { poll, WRITE_LAG_BOUND_SECONDS } from '../../../lib/poll/poll.js';
 import { PollSchedule } from '../../../lib/poll/schedule.js';
 import { MalformedResponseError, RateLimitedError } from '../../../lib/weiban/errors.js';
 import { submitter, submitters } from '../../fixtures/weiban.js';
@@ -32,6 +33,8 @@ function setup(settings: Partial<PollSettings> = {}, formConcurrency?: number) {
     deadlineMarginMs: 10_000,
     emitResubmissions: false,
     answerFormIds: [],
+    // Every form due on every run: these tests are about one pass (passes.test.ts paces them).
+    pace: { minMs: 0, perMinute: Number.POSITIVE_INFINITY },
     ...settings,
   };
   let remaining = 60_000;
@@ -356,7 +359,7 @@ describe('poll: windows and pages (G1–G3)', () => {
     expect(t.weiban.queries.map((q) => q.offset)).toEqual([0, 2, 4, 6, 8, 0, 2, 4]);
   });
 
-  it('costs one Weiban call per form, one read and one write, no lease and no publish on a warm idle tick', async () => {
+  it('costs one Weiban call per form and one read, no write, lease or publish on a warm idle tick', async () => {
     const t = setup({ formIds: [1, 2, 3] });
     for (const formId of [1, 2, 3]) t.seed({ formId });
     await t.run();
@@ -367,9 +370,56 @@ describe('poll: windows and pages (G1–G3)', () => {
 
     expect(summary.forms.map((form) => form.outcome)).toEqual(['ok', 'ok', 'ok']);
     expect(t.weiban.queries.length - before.weiban).toBe(3);
-    expect(t.forms.requests - before.dynamo).toBe(2);
+    expect(t.forms.requests - before.dynamo).toBe(1);
     expect(t.publisher.calls).toBe(0);
-    expect(stateOf(t.forms, 2).cursor).toBe(NOW_S + 60);
+    // The cursor moved in memory; the table keeps the older one until it lags too far.
+    expect(summary.forms[1]?.cursor).toBe(NOW_S + 60);
+    expect(stateOf(t.forms, 2).cursor).toBe(NOW_S - 60);
+  });
+
+  it(`writes an idle form's cursor, all forms in one request, once it lags ${WRITE_LAG_BOUND_SECONDS} s`, async () => {
+    const t = setup({ formIds: [1, 2, 3] });
+    for (const formId of [1, 2, 3]) t.seed({ formId });
+    await t.run();
+    t.clock.advance(30_000);
+    await t.run();
+    expect(stateOf(t.forms, 1).cursor).toBe(NOW_S - 60);
+    const before = t.forms.requests;
+    t.clock.advance((WRITE_LAG_BOUND_SECONDS - 30) * 1000);
+
+    const summary = await t.run();
+
+    // One read, one write for the three.
+    expect(t.forms.requests - before).toBe(2);
+    for (const formId of [1, 2, 3]) {
+      expect(stateOf(t.forms, formId).cursor).toBe(NOW_S + WRITE_LAG_BOUND_SECONDS);
+    }
+    expect(summary.forms.map((form) => form.cursor)).toEqual(
+      [1, 2, 3].map(() => NOW_S + WRITE_LAG_BOUND_SECONDS),
+    );
+  });
+
+  it('reads on from its unwritten cursor, and from the table once another process wrote', async () => {
+    const t = setup();
+    t.seed({ formId: 842 });
+    await t.run();
+    t.clock.advance(30_000);
+    t.weiban.queries.length = 0;
+
+    await t.run();
+    // The window starts at the cursor this process kept (less the short overlap between
+    // sweeps), not at the table's older one.
+    expect(t.weiban.queries[0]?.startTime).toBeGreaterThan(NOW_S - 60);
+    const stored = stateOf(t.forms);
+    t.forms.states.set(842, { ...stored, version: stored.version + 1, cursor: NOW_S - 3_000 });
+    t.weiban.queries.length = 0;
+    t.clock.advance(30_000);
+
+    await t.run();
+
+    // The other process's cursor, less the whole lookback (a sweep is due).
+    expect(t.weiban.queries[0]?.startTime).toBeLessThanOrEqual(NOW_S - 3_000 - 600);
+    expect(t.weiban.queries[0]?.startTime).toBeGreaterThan(NOW_S - 3_000 - 600 - 5);
   });
 
   it('on its first run, seeds the form list from FORM_IDS and learns every form state once', async () => {
@@ -380,8 +430,8 @@ describe('poll: windows and pages (G1–G3)', () => {
 
     expect(summary.forms.map((form) => form.outcome)).toEqual(['ok', 'ok', 'ok']);
     expect(t.forms.list?.formIds).toEqual([1, 2, 3]);
-    // The list, the seed, every state, and the idle commit.
-    expect(t.forms.requests).toBe(4);
+    // The list, the seed, every state; the cursors moved too little to be worth a write.
+    expect(t.forms.requests).toBe(3);
   });
 
   it('stops with a clear error when Weiban ignores offset and pages never end', async () => {
@@ -653,6 +703,68 @@ describe('poll: concurrent runs (G2)', () => {
 
     expect(summary.forms[0]?.outcome).toBe('busy');
     expect(t.publisher.sent).toHaveLength(0);
+  });
+
+  it('takes a short lease and renews it between pages, so it never lapses while the run lives', async () => {
+    const t = setup({ pageSize: 2 });
+    t.seed({ formId: 842, cursor: NOW_S - 3_600, origin: NOW_S - 3_600 });
+    t.weiban.add(...submitters(8, { newestAt: NOW_S - 10 }));
+    const leases: number[] = [];
+    t.weiban.beforePage = () => {
+      // Each page takes 6 s: four of them outlast one lease term.
+      t.clock.advance(6_000);
+      const lease = stateOf(t.forms).lease;
+      if (lease !== undefined) leases.push(lease.until - t.clock.now());
+    };
+
+    const summary = await t.run();
+
+    expect(summary.forms[0]).toMatchObject({ outcome: 'ok', published: 8 });
+    expect(leaseTermMs(0)).toBe(15_000);
+    // Never lapsed at a page, never longer than one term.
+    expect(leases.length).toBeGreaterThan(2);
+    for (const left of leases) {
+      expect(left).toBeGreaterThan(0);
+      expect(left).toBeLessThanOrEqual(leaseTermMs(0));
+    }
+    expect(stateOf(t.forms).lease).toBeUndefined();
+  });
+
+  it('stops publishing when its lease lapsed, and a successor delivers the rest once', async () => {
+    const t = setup({ pageSize: 2 });
+    t.seed({ formId: 842, cursor: NOW_S - 3_600, origin: NOW_S - 3_600 });
+    t.weiban.add(...submitters(6, { newestAt: NOW_S - 10 }));
+    t.weiban.beforePage = (_query, served) => {
+      // The run stalls past its lease after its first page, as a frozen container would.
+      if (served === 2) t.clock.advance(leaseTermMs(0) + 1_000);
+    };
+
+    const stalled = await t.run('run-a');
+
+    expect(stalled.forms[0]?.outcome).toBe('busy');
+    expect(t.publisher.sent.length).toBe(2);
+    t.weiban.beforePage = undefined;
+
+    const successor = await t.run('run-b');
+
+    expect(successor.forms[0]).toMatchObject({ outcome: 'ok' });
+    expect(new Set(t.publisher.ids()).size).toBe(6);
+    expect(t.publisher.ids()).toHaveLength(6);
+  });
+
+  it("takes over a crashed run's form as soon as its short lease lapses", async () => {
+    const t = setup();
+    t.seed({
+      formId: 842,
+      lease: { owner: 'run-crashed', until: NOW_S * 1000 + leaseTermMs(0) },
+    });
+    t.weiban.add(submitter({ u_id: 1, submit_at: NOW_S - 5 }));
+    expect((await t.run('run-b')).forms[0]?.outcome).toBe('busy');
+
+    t.clock.advance(leaseTermMs(0) + 1);
+    const summary = await t.run('run-c');
+
+    expect(summary.forms[0]).toMatchObject({ outcome: 'ok', published: 1 });
   });
 
   it('starts over from the fresh state when another run moved the form meanwhile', async () => {

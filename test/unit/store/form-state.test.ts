@@ -118,6 +118,26 @@ describe('DynamoFormStateStore', () => {
     );
   });
 
+  it('renews only its own lease, only while it holds, and leaves the version alone', async () => {
+    dynamo.on(UpdateCommand).resolves({});
+
+    await store.renewLease(842, 'run-a', 30_000, 12_000);
+
+    expect(dynamo).toHaveReceivedCommandWith(UpdateCommand, {
+      UpdateExpression: 'SET lease_until = :until, updated_at = :now',
+      ConditionExpression: 'lease_owner = :owner AND lease_until >= :now',
+      ExpressionAttributeValues: { ':owner': 'run-a', ':until': 30_000, ':now': 12_000 },
+    });
+  });
+
+  it('reports a lapsed or taken lease on renewal as LeaseHeldError', async () => {
+    dynamo.on(UpdateCommand).rejects(conditionFailed());
+
+    await expect(store.renewLease(842, 'run-a', 30_000, 12_000)).rejects.toBeInstanceOf(
+      LeaseHeldError,
+    );
+  });
+
   it('moves the cursor under the lease, clears the continuation and releases the lease', async () => {
     dynamo.on(UpdateCommand).resolves({});
 

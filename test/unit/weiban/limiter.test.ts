@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { VirtualClock } from '../../../dev/virtual-clock.js';
 import { FrequencyLimitError, RateLimitedError } from '../../../lib/weiban/errors.js';
 import { WeibanLimiter } from '../../../lib/weiban/limiter.js';
-import { JumpingClock } from '../../support/jumping-clock.js';
+import { JumpingClock, ManualClock, settle } from '../../support/jumping-clock.js';
 
 const tick = () => new Promise((resolve) => setImmediate(resolve));
 
@@ -190,5 +190,33 @@ describe('WeibanLimiter', () => {
     ).rejects.toThrow('HTTP 502');
 
     await expect(limiter.schedule('list', () => Promise.resolve('next'))).resolves.toBe('next');
+  });
+
+  it('holds no slot for a request it never sent, given up on while waiting for budget', async () => {
+    const clock = new ManualClock();
+    const limiter = new WeibanLimiter({
+      maxInFlight: 1,
+      perMinute: 1,
+      clock,
+      abandonedHoldMs: 120_000,
+    });
+    await limiter.schedule('list', () => Promise.resolve());
+    const controller = new AbortController();
+    const waiting = limiter.schedule('list', () => Promise.resolve(), controller.signal);
+    await settle();
+    controller.abort(new DOMException('the deadline is near', 'TimeoutError'));
+    await expect(waiting).rejects.toThrow('the deadline is near');
+    let sentAt = 0;
+
+    const next = limiter.schedule('list', () => {
+      sentAt = clock.now();
+      return Promise.resolve();
+    });
+    const budgetFree = clock.now() + 61_001;
+    await clock.advance(61_001);
+    await next;
+
+    // The minute's budget was the only wait: no 120 s hold for the request never sent.
+    expect(sentAt).toBe(budgetFree);
   });
 });
