@@ -163,7 +163,7 @@ export async function startLocalWebhooks(options: LocalWebhooksOptions): Promise
 }
 
 async function createQueue(sqs: SQSClient, name: string): Promise<{ url: string; arn: string }> {
-  // Contract: the queue's visibility timeout is at least 6 × the deliver function's 60 s.
+  // As deployed (docs/webhooks.md): the queue's visibility timeout is 6 × the deliver function's 60 s.
   const { QueueUrl: url } = await sqs.send(
     new CreateQueueCommand({ QueueName: name, Attributes: { VisibilityTimeout: '360' } }),
   );
