@@ -19,6 +19,7 @@ import { burst, type BurstResult } from './scenarios/burst.js';
 import { coldStart, type ColdStartResult } from './scenarios/cold-start.js';
 import { drain, type DrainResult } from './scenarios/drain.js';
 import { idleTicks, type IdleResult } from './scenarios/idle.js';
+import { webhooks, type WebhooksResult } from './scenarios/webhooks.js';
 import { evaluate } from './targets.js';
 import {
   detectionMarkdown,
@@ -34,7 +35,16 @@ const RESULTS_JSON = join(ROOT, 'bench', 'results.json');
 const CHART_SVG = join(ROOT, 'bench', 'chart.svg');
 const DETECTION_JSON = join(ROOT, 'bench', 'detection.json');
 const DOC = join(ROOT, 'docs', 'benchmark.md');
-const SCENARIOS = ['idle', 'lookback', 'burst', 'drain', 'cold', 'detection', 'scale'] as const;
+const SCENARIOS = [
+  'idle',
+  'lookback',
+  'burst',
+  'drain',
+  'cold',
+  'detection',
+  'scale',
+  'webhooks',
+] as const;
 /** The seed of the detection and scale scenarios' random input, unless --seed says otherwise. */
 const DEFAULT_SEED = 20_261_201;
 type Scenario = (typeof SCENARIOS)[number];
@@ -75,8 +85,9 @@ export async function main(args: readonly string[]): Promise<number> {
     drain?: DrainResult;
     drainAtLimit?: DrainResult;
     coldStart?: ColdStartResult;
+    webhooks?: WebhooksResult;
   } = {};
-  const needsEmulators = ['idle', 'lookback', 'burst', 'drain'].some((name) =>
+  const needsEmulators = ['idle', 'lookback', 'burst', 'drain', 'webhooks'].some((name) =>
     chosen.has(name as Scenario),
   );
   const services: Service[] = [];
@@ -123,6 +134,10 @@ export async function main(args: readonly string[]): Promise<number> {
           minutes: 4,
           budget: HARD_MAX_PER_MINUTE,
         });
+      }
+      if (chosen.has('webhooks')) {
+        progress('webhooks: a standard endpoint, publish-to-delivery latency, a WeCom burst');
+        measured.webhooks = await webhooks(endpoints);
       }
     }
     if (chosen.has('cold')) {

@@ -1,5 +1,6 @@
 import type { DrainResult } from './scenarios/drain.js';
 import type { IdleResult, TickCost } from './scenarios/idle.js';
+import { webhookRows } from './scenarios/webhooks.js';
 import { fixed, whole, type Measured, type TargetRow } from './targets.js';
 
 export interface Machine {
@@ -128,6 +129,7 @@ export function measurementRows(results: Results): Row[] {
     ]);
     rows.push([section, 'warnings and errors logged', String(drain.logProblems)]);
   }
+  if (results.webhooks !== undefined) rows.push(...webhookRows(results.webhooks));
   const cold = results.coldStart;
   if (cold !== undefined) {
     rows.push([
@@ -339,6 +341,8 @@ function shortLabel(row: TargetRow): string {
     drain: 'drain: share of budget',
     'drain-at-limit': 'drain at 600/min: share',
     bundle: 'bundle: zipped size',
+    'webhooks-wecom-burst': 'webhooks: WeCom burst per minute',
+    'webhooks-standard-verified': 'webhooks: standard verified',
   };
   return names[row.id] ?? row.id;
 }

@@ -3,7 +3,7 @@
 //   npm run bench                       every scenario; writes bench/results.json,
 //                                       bench/chart.svg and the results in docs/benchmark.md
 //   npm run bench -- --only=idle,drain  some scenarios (idle, lookback, burst, drain, cold,
-//                                       detection, scale);
+//                                       detection, scale, webhooks);
 //                                       prints only
 //   npm run bench -- --scale=4          the drain's clock scale (default 4)
 //   npm run bench -- --seed=N           the seed of detection and scale (printed each run)

@@ -2,6 +2,7 @@ import type { BurstResult } from './scenarios/burst.js';
 import type { ColdStartResult } from './scenarios/cold-start.js';
 import type { DrainResult } from './scenarios/drain.js';
 import type { IdleResult } from './scenarios/idle.js';
+import { webhookTargets, type WebhooksResult } from './scenarios/webhooks.js';
 
 /** One performance target of issue 6, as measured. */
 export interface TargetRow {
@@ -26,6 +27,7 @@ export interface Measured {
   /** The same drain with the budget at Weiban's own limit (600): no margin left for skew. */
   readonly drainAtLimit?: DrainResult;
   readonly coldStart?: ColdStartResult;
+  readonly webhooks?: WebhooksResult;
 }
 
 const MB = 1024 * 1024;
@@ -112,6 +114,7 @@ export function evaluate(measured: Measured): TargetRow[] {
       kind: 'target',
     });
   }
+  if (measured.webhooks !== undefined) rows.push(...webhookTargets(measured.webhooks));
   return rows;
 }
 

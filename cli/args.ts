@@ -38,3 +38,32 @@ export function integerFlag(
   }
   return value;
 }
+
+const UNIT_MS: Readonly<Record<string, number>> = {
+  s: 1_000,
+  m: 60_000,
+  h: 3_600_000,
+  d: 86_400_000,
+};
+
+/** A length of time such as `90m`, `24h` or `7d` (or `0`), in ms; `fallbackMs` when absent. */
+export function durationFlag(
+  raw: string | undefined,
+  flag: string,
+  { fallbackMs, maxMs }: { fallbackMs: number; maxMs: number },
+): number {
+  if (raw === undefined) return fallbackMs;
+  const match = /^(\d+)([smhd])?$/.exec(raw.trim());
+  const amount = Number(match?.[1]);
+  const unit = match?.[2];
+  const ms =
+    match === null || (unit === undefined && amount !== 0)
+      ? NaN
+      : amount * (UNIT_MS[unit ?? 's'] ?? NaN);
+  if (!Number.isFinite(ms) || ms > maxMs) {
+    throw new UsageError(
+      `${flag} must be a length of time such as 90m, 24h or 7d, at most ${maxMs / 86_400_000}d; got "${raw}"`,
+    );
+  }
+  return ms;
+}

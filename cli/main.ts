@@ -10,6 +10,7 @@ import { replayCommand } from './commands/replay.js';
 import { resetCommand } from './commands/reset.js';
 import { statusCommand } from './commands/status.js';
 import { tokenCheckCommand } from './commands/token-check.js';
+import { WEBHOOK_COMMANDS } from './commands/webhooks.js';
 import { explain, INTERRUPTED_EXIT, UsageError } from './errors.js';
 import { println, type CliIo } from './io.js';
 import { stageRegion } from './serverless-yml.js';
@@ -25,16 +26,19 @@ const COMMANDS: readonly Command[] = [
   resetCommand,
   tokenCheckCommand,
   probeCommand,
+  ...WEBHOOK_COMMANDS,
 ];
+
+const NAME_WIDTH = Math.max(...COMMANDS.map((command) => command.name.length)) + 1;
 
 const HELP = `weiban-forms: look after the Weiban form poller
 
 Usage: weiban-forms <command> [options]
 
 Commands:
-${COMMANDS.map((command) => `  ${command.name.padEnd(13)} ${command.summary}`).join('\n')}
+${COMMANDS.map((command) => `  ${command.name.padEnd(NAME_WIDTH)} ${command.summary}`).join('\n')}
 
-Every command but token-check works on one deployment:
+Every command but token-check works on one deployment (the webhooks commands: see their --help):
   --stage STAGE [--region REGION]   the deployed stack weiban-forms-STAGE; without --region,
                                     AWS_REGION or AWS_DEFAULT_REGION, the stage's region
                                     in serverless.yml

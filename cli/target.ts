@@ -41,6 +41,8 @@ export interface Target {
   readonly topicArn: string | undefined;
   /** For headers: `stack weiban-forms-prod (ap-northeast-1)` or `table weiban-forms-local`. */
   readonly label: string;
+  /** With `--stage`: the stack, and every output it has (the webhook commands read `Webhooks`). */
+  readonly stack?: { readonly name: string; readonly outputs: ReadonlyMap<string, string> };
   /** The corp the deployment polls: the stack's WeibanCorpId output, or WEIBAN_CORP_ID. */
   readonly corpId?: string;
 }
@@ -127,7 +129,13 @@ async function fromStack(
     ? `stack ${name} (${region}, the stage's region in serverless.yml)`
     : `stack ${name} (${region})`;
   const corpId = outputs.get('WeibanCorpId');
-  return { tableName, topicArn, label, ...(corpId !== undefined && { corpId }) };
+  return {
+    tableName,
+    topicArn,
+    label,
+    stack: { name, outputs },
+    ...(corpId !== undefined && { corpId }),
+  };
 }
 
 function nonBlank(value: string | undefined): string | undefined {

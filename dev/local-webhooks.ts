@@ -60,6 +60,11 @@ export interface LocalWebhooksOptions {
 
 export interface LocalWebhooks {
   readonly endpoints: ReadonlyMap<string, LocalEndpoint>;
+  /**
+   * The deliver function's webhook settings (WEBHOOKS, and WEBHOOK_ALLOW_LOOPBACK), as the
+   * operator CLI reads them without --stage: no URL with a key, no secret, only their names.
+   */
+  readonly environment: Readonly<Record<string, string>>;
   readonly services: readonly DeliverService[];
   /** Stops the receivers and the containers' clients. */
   close(): Promise<void>;
@@ -113,11 +118,8 @@ export async function startLocalWebhooks(options: LocalWebhooksOptions): Promise
     });
     made.push({ spec, queueUrl: queue.url, queueArn: queue.arn, dlqUrl: dlq.url });
   }
-  const config = loadDeliverConfig({
-    TABLE_NAME: options.tableName,
-    WEBHOOK_ALLOW_LOOPBACK: 'true',
-    WEBHOOKS: JSON.stringify(entries),
-  });
+  const environment = { WEBHOOKS: JSON.stringify(entries), WEBHOOK_ALLOW_LOOPBACK: 'true' };
+  const config = loadDeliverConfig({ TABLE_NAME: options.tableName, ...environment });
   // Separate containers: their own clients and SSM caches, as Lambda would have; one table.
   const clients: SQSClient[] = [];
   const services: DeliverService[] = [];
@@ -150,6 +152,7 @@ export async function startLocalWebhooks(options: LocalWebhooksOptions): Promise
   }
   return {
     endpoints,
+    environment,
     services,
     close: async () => {
       await Promise.all([...endpoints.values()].map((endpoint) => endpoint.source.stop()));
@@ -160,7 +163,7 @@ export async function startLocalWebhooks(options: LocalWebhooksOptions): Promise
 }
 
 async function createQueue(sqs: SQSClient, name: string): Promise<{ url: string; arn: string }> {
-  // Contract: the queue's visibility timeout is at least 6 × the deliver function's 60 s.
+  // As deployed (docs/webhooks.md): the queue's visibility timeout is 6 × the deliver function's 60 s.
   const { QueueUrl: url } = await sqs.send(
     new CreateQueueCommand({ QueueName: name, Attributes: { VisibilityTimeout: '360' } }),
   );

@@ -2,8 +2,10 @@
  * `npm start`: the service on this machine with nothing to set up (docs/guarantees.md#local).
  * Starts the Weiban simulator, DynamoDB Local and moto; creates the table from serverless.yml and
  * the topic with a subscribed queue; runs the real handler every few seconds and prints each
- * delivered event. With WEIBAN_CORP_ID, WEIBAN_SECRET and FORM_IDS set it polls the real Weiban
- * instead.
+ * delivered event. It also delivers the events as webhooks, through the real deliver handler,
+ * to a local Standard Webhooks receiver that verifies every signature and to fakes of the
+ * WeCom, Feishu and DingTalk robots, and prints each delivery (dev/start-webhooks.ts). With
+ * WEIBAN_CORP_ID, WEIBAN_SECRET and FORM_IDS set it polls the real Weiban instead.
  *
  *   npm start                   until Ctrl-C
  *   npm start -- --once         one run, then exit
@@ -37,6 +39,7 @@ import { WeibanSimulator } from './simulator/index.js';
 import { createTable } from './table.js';
 import { createTopicWithQueue, receiveAll } from './topic.js';
 import { ArrivalPlan } from './arrivals.js';
+import { startWebhooks, type StartedWebhooks } from './start-webhooks.js';
 
 const NAME = 'weiban-forms-local';
 const REGION = 'us-east-1';
@@ -55,6 +58,8 @@ const HISTORY_S = 15 * 60;
 const HISTORY_PER_FORM = 8;
 // The deployed function's timeout (serverless.yml custom.poll.timeoutSeconds).
 const RUN_BUDGET_MS = 60_000;
+// --once: how long the webhooks may take to deliver the run's events before it exits.
+const WEBHOOKS_SETTLE_MS = 60_000;
 // Forms are due again this soon: the local loop's turns (--interval) set the real pace.
 const LOCAL_INTERVAL_S = '5';
 const SECOND_SIGNAL_MS = 1_000;
@@ -108,7 +113,17 @@ async function main(): Promise<number> {
     if (stop.signal.aborted) return 0;
     printBanner(local, !options.once);
     polling = true;
-    if (options.once) return (await runOnce(local, 1)) ? 0 : 1;
+    if (options.once) {
+      const ran = await runOnce(local, 1);
+      const delivered = await local.webhooks.settle(WEBHOOKS_SETTLE_MS);
+      if (!delivered) {
+        process.stdout.write(
+          `webhooks: not every event was delivered within ${WEBHOOKS_SETTLE_MS / 1000} s\n`,
+        );
+      }
+      return ran && delivered ? 0 : 1;
+    }
+    local.webhooks.start();
     const envFile = writeEnvFile(local.cliEnv);
     stops.push(() => {
       removeEnvFile(envFile);
@@ -122,7 +137,9 @@ async function main(): Promise<number> {
       await next().catch(() => undefined);
     }
     if (polling && stop.signal.aborted) {
-      process.stdout.write('Stopped: the simulator, DynamoDB Local and moto are down.\n');
+      process.stdout.write(
+        'Stopped: the simulator, the webhook receivers, DynamoDB Local and moto are down.\n',
+      );
     }
   }
 }
@@ -134,6 +151,8 @@ interface Local {
   /** Where the simulator's submitters come from (unused against the real Weiban). */
   readonly arrivals: ArrivalPlan;
   readonly endpoints: { readonly dynamo: string; readonly moto: string };
+  /** The webhook receivers and the deliver handler's event sources. */
+  readonly webhooks: StartedWebhooks;
   /** What the operator CLI needs to reach this stack from another terminal. */
   readonly cliEnv: Readonly<Record<string, string>>;
   /** One invocation of the real handler. */
@@ -193,6 +212,19 @@ async function startLocal(
 
   await createTable(dynamoClient, NAME);
   const topic = await createTopicWithQueue({ sns, sqs, name: NAME });
+  const webhooks = await startWebhooks({
+    sns,
+    sqs,
+    sqsConfig: { ...aws, endpoint: moto.endpoint },
+    ssm,
+    dynamo: doc,
+    tableName: NAME,
+    topicArn: topic.topicArn,
+    print: (line) => process.stdout.write(`${line}\n`),
+    log: briefLog(process.stderr),
+  });
+  // Before the clients are destroyed: the event sources use them until they stop.
+  stops.push(() => webhooks.local.close());
   const nowS = toUnixSeconds(Date.now());
   const config = loadConfig(
     simulatorUrl === undefined
@@ -240,6 +272,7 @@ async function startLocal(
     simulator,
     arrivals,
     endpoints: { dynamo: dynamo.endpoint, moto: moto.endpoint },
+    webhooks,
     cliEnv: {
       AWS_REGION: REGION,
       AWS_ACCESS_KEY_ID: CREDENTIALS.accessKeyId,
@@ -247,7 +280,11 @@ async function startLocal(
       AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
       AWS_ENDPOINT_URL_SNS: moto.endpoint,
       AWS_ENDPOINT_URL_SSM: moto.endpoint,
+      AWS_ENDPOINT_URL_SQS: moto.endpoint,
       TABLE_NAME: NAME,
+      // The webhook endpoints for `weiban-forms webhooks …`: names of SSM parameters, the
+      // receiver's loopback URL; no key and no secret.
+      ...webhooks.local.environment,
       TOPIC_ARN: topic.topicArn,
       // The simulator's credentials only: a real secret is never written to a file
       // (docs/guarantees.md#g9).
@@ -318,7 +355,8 @@ async function runOnce(local: Local, run: number, signal?: AbortSignal): Promise
 // For the operator CLI in another terminal (docs/operating.md). Never holds a real secret.
 function writeEnvFile(env: Readonly<Record<string, string>>): string {
   const text = Object.entries(env)
-    .map(([key, value]) => `export ${key}=${value}\n`)
+    // Quoted for the shell: WEBHOOKS is JSON.
+    .map(([key, value]) => `export ${key}='${value.replaceAll("'", "'\\''")}'\n`)
     .join('');
   mkdirSync(dirname(ENV_FILE), { recursive: true });
   writeFileSync(ENV_FILE, text);
@@ -410,7 +448,10 @@ function summaryLine(run: number, summary: RunSummary): string {
   );
 }
 
-function printBanner({ config, simulator, arrivals, endpoints }: Local, cliHint: boolean): void {
+function printBanner(
+  { config, simulator, arrivals, endpoints, webhooks }: Local,
+  cliHint: boolean,
+): void {
   const start = config.startFrom.mode === 'now' ? 'now' : formatTime(config.startFrom.at);
   const forms = config.formIds.join(', ');
   const lines = [
@@ -420,6 +461,7 @@ function printBanner({ config, simulator, arrivals, endpoints }: Local, cliHint:
       : `  Weiban    ${config.weibanBaseUrl}, corp ${config.corpId}, forms ${forms}`,
     `  DynamoDB  DynamoDB Local at ${endpoints.dynamo}, table ${NAME} as serverless.yml defines it`,
     `  SNS       moto at ${endpoints.moto}, topic ${NAME}, SQS queue ${NAME} subscribed`,
+    ...webhooks.banner,
     `  Start     forms with no state begin at ${start} (START_FROM)`,
     ...(cliHint
       ? [
@@ -469,8 +511,11 @@ function parseOptions(argv: string[]): Options | 'help' {
 const HELP = `npm start [-- --once] [-- --interval SECONDS] [-- --seed N]
 
 Runs weiban-forms locally: the Weiban simulator, DynamoDB Local and moto, the real handler
-every few seconds (default 5), and one line per delivered event. Ctrl-C stops everything.
-  --once              one run, then exit
+every few seconds (default 5), and one line per delivered event; the events also go as
+webhooks, through the real deliver handler, to a local receiver that verifies every
+signature and to WeCom, Feishu and DingTalk robot fakes, one line per delivery. Ctrl-C
+stops everything.
+  --once              one run, its webhook deliveries, then exit
   --interval SECONDS  time between runs (default 5)
   --seed N            the simulator's submitters and arrivals of an earlier run (its banner
                       shows the seed); random by default

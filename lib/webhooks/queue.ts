@@ -8,7 +8,7 @@ import {
 // SQS: ChangeMessageVisibilityBatch takes at most 10 entries.
 const VISIBILITY_BATCH = 10;
 
-/** The attributes a dead letter carries besides the event's own (contract: Dead letters). */
+/** The attributes a dead letter carries besides the event's own (docs/webhooks.md#dead-letters). */
 export const DEAD_LETTER_ATTRIBUTES = ['reason', 'attempts', 'last_status', 'endpoint'] as const;
 
 export interface DeadLetter {

@@ -16,25 +16,47 @@ const rotationSchema = z.object({
   previous: z.array(z.object({ secret: z.string(), until: z.number() })).default([]),
 });
 
+/** The secrets a `secretParam` value holds: the current one, and earlier ones with their end. */
+export interface SecretRotation {
+  readonly current: string;
+  readonly previous: readonly { readonly secret: string; readonly until: number }[];
+}
+
 /**
- * The keys to sign with at `nowMs`, from the `secretParam` value: a bare `whsec_…` secret, or
+ * Reads a `secretParam` value: a bare `whsec_…` secret, or
  * `{"current":"whsec_…","previous":[{"secret":"whsec_…","until":<epoch ms>}]}` during a
- * rotation, when each previous secret still valid is used as well.
+ * rotation (what `webhooks rotate-secret` writes). Every secret must be whsec_ and base64.
+ */
+export function readRotation(value: string): SecretRotation {
+  const text = value.trim();
+  let rotation: SecretRotation;
+  if (text.startsWith(PREFIX)) rotation = { current: text, previous: [] };
+  else {
+    try {
+      rotation = rotationSchema.parse(JSON.parse(text));
+    } catch {
+      throw new SigningSetupError(
+        'the signing secret is neither a whsec_ secret nor {"current","previous"} JSON',
+      );
+    }
+  }
+  for (const secret of [rotation.current, ...rotation.previous.map((entry) => entry.secret)]) {
+    decodeSecret(secret);
+  }
+  return rotation;
+}
+
+/**
+ * The keys to sign with at `nowMs`, from the `secretParam` value (see readRotation): the
+ * current secret, and during a rotation each previous secret still valid as well.
  */
 export function signingKeys(value: string, nowMs: number): Buffer[] {
-  const text = value.trim();
-  if (text.startsWith(PREFIX)) return [decodeSecret(text)];
-  let parsed: z.infer<typeof rotationSchema>;
-  try {
-    parsed = rotationSchema.parse(JSON.parse(text));
-  } catch {
-    throw new SigningSetupError(
-      'the signing secret is neither a whsec_ secret nor {"current","previous"} JSON',
-    );
-  }
+  const rotation = readRotation(value);
   return [
-    decodeSecret(parsed.current),
-    ...parsed.previous.filter((entry) => entry.until > nowMs).map((e) => decodeSecret(e.secret)),
+    decodeSecret(rotation.current),
+    ...rotation.previous
+      .filter((entry) => entry.until > nowMs)
+      .map((entry) => decodeSecret(entry.secret)),
   ];
 }
 

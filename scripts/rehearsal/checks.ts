@@ -15,10 +15,19 @@ import { DescribeRuleCommand, ListTargetsByRuleCommand } from '@aws-sdk/client-e
 import {
   GetFunctionConcurrencyCommand,
   GetFunctionConfigurationCommand,
+  ListEventSourceMappingsCommand,
 } from '@aws-sdk/client-lambda';
 import { GetTopicAttributesCommand } from '@aws-sdk/client-sns';
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { logicalIds, parseSubscriptions } from '../../infra/subscriptions-plugin.js';
+import {
+  eventSourceSettings,
+  MAX_CONCURRENCY,
+  MAX_RECEIVE_COUNT,
+  parseWebhooks,
+  webhookLogicalIds,
+} from '../../infra/webhooks-plugin.js';
+import { loadDeliverConfig } from '../../lib/config.js';
 import type { MotoClients } from './aws.js';
 import { check, checkEqual, RehearsalError } from './errors.js';
 import { deployedFunction, type DeployedFunction } from './lambda.js';
@@ -135,12 +144,28 @@ function physicalId(deployed: Deployed, logicalId: string): string {
   return id;
 }
 
-/** The stack's outputs a deploy with `params` must have: fixed ones and a DLQ URL per subscription. */
+/**
+ * The stack's outputs a deploy with `params` must have: fixed ones, a DLQ URL per subscription
+ * (the alarm email's included), and per webhook its queue URLs, plus the Webhooks list.
+ */
 export function expectedOutputs(params: Params): string[] {
   const dlqs = parseSubscriptions(params.subscriptions).map(
     (subscription) => logicalIds(subscription.id).dlqUrlOutput,
   );
-  return ['FormsTableName', 'EventsTopicArn', 'AlarmTopicArn', ...dlqs];
+  const email = typeof params.alarmEmail === 'string' && params.alarmEmail !== '';
+  const webhooks = parseWebhooks(params.webhooks).flatMap((webhook) => {
+    const ids = webhookLogicalIds(webhook.name);
+    return [ids.queueUrlOutput, ids.dlqUrlOutput];
+  });
+  return [
+    'FormsTableName',
+    'EventsTopicArn',
+    'AlarmTopicArn',
+    'Webhooks',
+    ...(email ? ['AlarmEmailDlqUrl'] : []),
+    ...dlqs,
+    ...webhooks,
+  ];
 }
 
 /**
@@ -165,6 +190,7 @@ export async function checkStack(
   await checkFunction(aws, deployed, template, params, unproven);
   const scheduleRuleArn = await checkSchedule(aws, deployed, template);
   await checkDeadLetterQueues(aws, deployed, template, params);
+  await checkWebhooks(aws, deployed, template, params, unproven);
   return { unproven: unproven.found, scheduleRuleArn };
 }
 
@@ -399,4 +425,130 @@ async function checkDeadLetterQueues(
       `the message retention of ${ids.dlq}`,
     );
   }
+}
+
+/**
+ * Each webhook's queue and dead-letter queue as the template declares them, the Webhooks
+ * output the CLI reads, the deliver function with the WEBHOOKS setting it parses at cold
+ * start (queue ARNs and URLs resolved by the deploy), and one event source mapping per queue.
+ */
+async function checkWebhooks(
+  aws: MotoClients,
+  deployed: Deployed,
+  template: Template,
+  params: Params,
+  unproven: Unproven,
+): Promise<void> {
+  const webhooks = parseWebhooks(params.webhooks);
+  const declaredFn = resource(template, 'DeliverLambdaFunction', 'AWS::Lambda::Function');
+  const functionName = physicalId(deployed, 'DeliverLambdaFunction');
+  const fn = await aws.lambda.send(
+    new GetFunctionConfigurationCommand({ FunctionName: functionName }),
+  );
+  checkEqual(fn.Handler, declaredFn.Handler, "the deliver function's handler");
+  checkEqual(fn.Timeout, declaredFn.Timeout, "the deliver function's timeout");
+  checkEqual(fn.MemorySize, declaredFn.MemorySize, "the deliver function's memory size");
+  checkEqual(fn.Runtime, declaredFn.Runtime, "the deliver function's runtime");
+  const env = fn.Environment?.Variables ?? {};
+  checkEqual(env.TABLE_NAME, deployed.outputs.FormsTableName, "the deliver function's TABLE_NAME");
+  check(
+    env.WEBHOOK_ALLOW_LOOPBACK === undefined,
+    'the deployed deliver function sets WEBHOOK_ALLOW_LOOPBACK, which only local runs may',
+  );
+  const listed: unknown[] = [];
+  const settings: unknown[] = [];
+  for (const webhook of webhooks) {
+    const ids = webhookLogicalIds(webhook.name);
+    const queueUrl = deployed.outputs[ids.queueUrlOutput];
+    const dlqUrl = deployed.outputs[ids.dlqUrlOutput];
+    checkEqual(queueUrl, physicalId(deployed, ids.queue), `the ${ids.queueUrlOutput} output`);
+    checkEqual(dlqUrl, physicalId(deployed, ids.dlq), `the ${ids.dlqUrlOutput} output`);
+    const queue = await queueAttributes(aws, queueUrl ?? '');
+    const dlq = await queueAttributes(aws, dlqUrl ?? '');
+    const declared = resource(template, ids.queue, 'AWS::SQS::Queue');
+    checkEqual(
+      queue.VisibilityTimeout,
+      String(declared.VisibilityTimeout),
+      `${ids.queue}'s visibility timeout`,
+    );
+    for (const [logicalId, attributes] of [
+      [ids.queue, queue],
+      [ids.dlq, dlq],
+    ] as const) {
+      const properties = resource(template, logicalId, 'AWS::SQS::Queue');
+      checkEqual(
+        attributes.MessageRetentionPeriod,
+        String(properties.MessageRetentionPeriod),
+        `the message retention of ${logicalId}`,
+      );
+      unproven.note(
+        `${logicalId} SqsManagedSseEnabled`,
+        attributes.SqsManagedSseEnabled === 'true',
+      );
+    }
+    checkEqual(
+      JSON.parse(queue.RedrivePolicy ?? '{}'),
+      { deadLetterTargetArn: dlq.QueueArn, maxReceiveCount: MAX_RECEIVE_COUNT },
+      `${ids.queue}'s redrive policy`,
+    );
+    listed.push({
+      name: webhook.name,
+      format: webhook.format,
+      queueUrl,
+      dlqUrl,
+      ratePerMinute: webhook.ratePerMinute,
+    });
+    settings.push({
+      name: webhook.name,
+      format: webhook.format,
+      ...(webhook.url !== undefined && { url: webhook.url }),
+      ...(webhook.urlParam !== undefined && { urlParam: webhook.urlParam }),
+      ...(webhook.secretParam !== undefined && { secretParam: webhook.secretParam }),
+      ratePerMinute: webhook.ratePerMinute,
+      ...(webhook.format === 'feishu' && { ratePerSecond: 5 }),
+      queueArn: queue.QueueArn,
+      dlqUrl,
+    });
+    // By the queue alone: moto keeps the FunctionName a mapping was created with (here the
+    // function's ARN) and filters on that text, so a filter by name would find none.
+    const { EventSourceMappings: fromQueue = [] } = await aws.lambda.send(
+      new ListEventSourceMappingsCommand({ EventSourceArn: queue.QueueArn }),
+    );
+    const mappings = fromQueue.filter((each) => each.FunctionArn === fn.FunctionArn);
+    check(
+      mappings.length === 1 && fromQueue.length === 1,
+      `${ids.eventSource}: ${mappings.length} event source mapping(s) from ${ids.queue} to the deliver function and ${fromQueue.length - mappings.length} elsewhere, not exactly 1 to it`,
+    );
+    const [mapping] = mappings;
+    const reading = eventSourceSettings(webhook.format);
+    checkEqual(mapping?.BatchSize, reading.BatchSize, `${ids.eventSource}'s batch size`);
+    checkEqual(
+      mapping?.MaximumBatchingWindowInSeconds ?? 0,
+      reading.MaximumBatchingWindowInSeconds ?? 0,
+      `${ids.eventSource}'s batching window`,
+    );
+    unproven.note(
+      `${ids.eventSource} FunctionResponseTypes`,
+      JSON.stringify(mapping?.FunctionResponseTypes) === '["ReportBatchItemFailures"]',
+    );
+    unproven.note(
+      `${ids.eventSource} ScalingConfig`,
+      mapping?.ScalingConfig?.MaximumConcurrency === MAX_CONCURRENCY,
+    );
+  }
+  checkEqual(JSON.parse(deployed.outputs.Webhooks ?? 'null'), listed, 'the Webhooks output');
+  // As the function reads it at cold start (a bad entry would fail there, naming it).
+  const config = loadDeliverConfig({ TABLE_NAME: env.TABLE_NAME, WEBHOOKS: env.WEBHOOKS });
+  checkEqual(
+    JSON.parse(JSON.stringify(config.webhooks)),
+    settings,
+    "the deliver function's WEBHOOKS, as it parses them",
+  );
+}
+
+async function queueAttributes(aws: MotoClients, url: string): Promise<Record<string, string>> {
+  const { Attributes: attributes = {} } = await aws.sqs.send(
+    new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['All'] }),
+  );
+  return attributes;
 }

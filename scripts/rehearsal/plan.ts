@@ -31,6 +31,14 @@ const CRM = {
   endpoint: 'https://crm.example.com/weiban',
 } as const;
 
+/** A standard webhook endpoint: its URL in the template (no key in it), its secret in SSM. */
+const CRM_WEBHOOK = {
+  name: 'Crm',
+  format: 'standard',
+  url: 'https://crm.example.com/hooks/weiban',
+  secretParam: `/${SERVICE}/${STAGE}/crm-webhook-secret`,
+} as const;
+
 /**
  * The first deploy's params, passed as `--param` exactly as an operator would. A param
  * added here goes to both deploys: a new setting is one more line.
@@ -41,6 +49,7 @@ export function firstParams(queueArn: (queue: ConsumerQueue) => string): Params 
     formIds: String(FIRST_FORM),
     alarmEmail: 'ops@example.com',
     subscriptions: [CRM, { protocol: 'sqs', endpoint: queueArn('rehearsal-intake') }],
+    webhooks: [CRM_WEBHOOK],
   };
 }
 

@@ -552,6 +552,17 @@ class Rehearsal {
         () => true,
       );
     check(functionGone, 'the function is still there after osls remove');
+    // The webhook queues go with the stack (what they still held is lost with them).
+    for (const [output, url] of Object.entries(deployed.outputs)) {
+      if (!/^Webhook\w+(Queue|Dlq)Url$/.test(output)) continue;
+      const queueGone = await aws.sqs
+        .send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['QueueArn'] }))
+        .then(
+          () => false,
+          () => true,
+        );
+      check(queueGone, `the queue of ${output} is still there after osls remove`);
+    }
     return true;
   }
 }
@@ -612,22 +623,40 @@ interface Outcome {
   readonly published: number;
 }
 
-/** The per-form lines of the handler's result (its run summary). */
-function summaryOf(result: unknown): Outcome[] {
-  const forms =
-    typeof result === 'object' && result !== null && 'forms' in result ? result.forms : undefined;
+/** The handler's result (its run summary): how many passes it made, and its per-form lines. */
+interface Invocation {
+  readonly passes: number;
+  readonly forms: Outcome[];
+}
+
+function summaryOf(result: unknown): Invocation {
+  const { forms, passes } = (typeof result === 'object' && result !== null ? result : {}) as {
+    forms?: unknown;
+    passes?: unknown;
+  };
   if (!Array.isArray(forms)) {
     throw new RehearsalError(`the handler answered ${JSON.stringify(result)}, not a run summary`);
   }
-  return forms.map((form: unknown) => {
-    const { form_id, outcome, published } = (form ?? {}) as Partial<Outcome>;
-    return { form_id: Number(form_id), outcome: String(outcome), published: Number(published) };
-  });
+  return {
+    passes: typeof passes === 'number' ? passes : 1,
+    forms: forms.map((form: unknown) => {
+      const { form_id, outcome, published } = (form ?? {}) as Partial<Outcome>;
+      return { form_id: Number(form_id), outcome: String(outcome), published: Number(published) };
+    }),
+  };
 }
 
-function expectOutcomes(actual: Outcome[], expected: Outcome[], what: string): void {
+/**
+ * Checks each form's line of an invocation. The deployed function polls in passes until the
+ * next invocation is due (POLL_INTERVAL_SECONDS), and each form's line is its last pass's: a
+ * form the first pass started reads `ok` once a later pass has polled it again.
+ */
+function expectOutcomes(actual: Invocation, expected: Outcome[], what: string): void {
   const order = (list: Outcome[]) => [...list].sort((a, b) => a.form_id - b.form_id);
-  checkEqual(order(actual), order(expected), `the forms of ${what}`);
+  const asMerged = expected.map((form) =>
+    form.outcome === 'initialized' && actual.passes > 1 ? { ...form, outcome: 'ok' } : form,
+  );
+  checkEqual(order(actual.forms), order(asMerged), `the forms of ${what}`);
 }
 
 function checkStatus(shown: unknown, tableName: string, region: string, cursor: number): void {

@@ -11,6 +11,9 @@ const EVENT_LINE =
 const SUMMARY =
   /^run 1 · forms: (\d+) ok · fetched \d+ · new (\d+) · duplicate 0 · published (\d+) · failed 0 · pages \d+ · \d+ ms$/m;
 const STACK_FRAME = /^\s+at /m;
+// One line per delivery a local receiver accepted (dev/start-webhooks.ts).
+const VERIFIED = /^webhook crm: standard (weiban:[\w-]+:\d+:\d+) verified \(\d+ bytes\)$/gm;
+const WECOM = /^webhook sales: WeCom 新线索：(.+)（(.+)）提交了《(.+)》 \| > 提交时间：/gm;
 
 const events = (stdout: string) => [...stdout.matchAll(EVENT_LINE)];
 
@@ -20,7 +23,7 @@ describe('npm start', () => {
     rmSync(temp, { recursive: true, force: true });
   });
 
-  it('--once prints every form’s submitters since START_FROM and the run summary, then leaves no process behind', async () => {
+  it('--once prints every form’s submitters since START_FROM, the run summary and each webhook delivery, then leaves no process behind', async () => {
     const marker = randomUUID();
 
     // A scripted run: --seed fixes the simulator's submitters, so nothing here is left to chance.
@@ -40,24 +43,49 @@ describe('npm start', () => {
       '901': [9, 10, 11, 12],
       '977': [17, 18, 19, 20],
     });
+    // Every event reached the standard receiver, which verified its signature with the
+    // standardwebhooks package, and the WeCom group as one message each (12 < 20 a minute).
+    const ids = lines.map((line) => `weiban:${line[2] ?? ''}:${line[3] ?? ''}:${line[4] ?? ''}`);
+    const verified = [...run.stdout.matchAll(VERIFIED)].map((line) => line[1]);
+    expect(verified.sort()).toEqual([...ids].sort());
+    expect(run.stdout.match(WECOM)).toHaveLength(12);
+    expect(run.stdout).toMatch(/^webhook ops: Feishu /m);
+    expect(run.stdout).toMatch(/^webhook alerts: DingTalk /m);
+    expect(run.stdout).toMatch(
+      /^ {2}Webhooks {2}crm: a standard receiver at http:\/\/127\.0\.0\.1:\d+, verifying every signature$/m,
+    );
     expect(run.stdout).not.toMatch(/^\{/m);
     expect(run.stderr).not.toMatch(STACK_FRAME);
     expect(await leftovers(marker)).toEqual([]);
   });
 
-  it('keeps polling until Ctrl-C, then stops every child process', async () => {
+  it('keeps polling until Ctrl-C, with an env file the CLI finds the webhook endpoints by, then stops every child process', async () => {
     const marker = randomUUID();
     const started = launch('npm', ['start', '--', '--interval', '1', '--seed', '7'], {
       marker,
     });
 
     await waitForOutput(started, (output) => /^run 3 · /m.test(output));
+    // The env file it writes lets the CLI in another shell find the webhook endpoints.
+    const listed = await launch(
+      'bash',
+      ['-c', 'source .local/weiban-forms.env && node bin/weiban-forms.js webhooks list'],
+      { marker },
+    ).done;
     started.signalGroup('SIGINT');
     const run = await started.done;
 
     const dynamoEndpoint = /DynamoDB Local at (\S+),/.exec(run.stdout)?.[1] ?? 'none';
     expect(run.stdout).toMatch(/^run 2 · forms: 3 ok · /m);
-    expect(run.stdout).toContain('Stopped: the simulator, DynamoDB Local and moto are down.');
+    expect(listed.code).toBe(0);
+    expect(listed.stdout).toMatch(
+      /^table weiban-forms-local · 4 webhook endpoint\(s\)\nNAME +FORMAT +RATE +QUEUED +DEAD LETTERS\ncrm +standard +600\/min +\d+ +0\nsales +wecom +20\/min +\d+ +0\nops +feishu +100\/min +\d+ +0\nalerts +dingtalk +20\/min +\d+ +0\n$/,
+    );
+    expect(run.stdout).toContain(
+      'Stopped: the simulator, the webhook receivers, DynamoDB Local and moto are down.',
+    );
+    // The deliveries go on in the background while it polls.
+    expect(run.stdout).toMatch(/^webhook crm: standard weiban:sim-corp:\d+:\d+ verified/m);
     expect(run.stderr).not.toMatch(STACK_FRAME);
     expect(await leftovers(marker)).toEqual([]);
     let after = '';

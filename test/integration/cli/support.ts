@@ -1,4 +1,5 @@
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
+import { LambdaClient } from '@aws-sdk/client-lambda';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { inject } from 'vitest';
 import type { CliIo } from '../../../cli/io.js';
@@ -17,23 +18,30 @@ export interface CliOptions {
   readonly ask?: (question: string) => Promise<string>;
   readonly fetch?: typeof fetch;
   readonly signal?: AbortSignal;
+  /** Stdout is a terminal (a person watching), as for an operator at a shell. */
+  readonly terminal?: boolean;
 }
 
 const region = 'us-east-1';
 const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
 
-/** moto-backed SSM and CloudFormation clients, as the CLI builds them from AWS_ENDPOINT_URL_*. */
-export function motoClients(): { ssm: SSMClient; cloudFormation: CloudFormationClient } {
+/** moto-backed clients, as the CLI builds them from AWS_ENDPOINT_URL_*. */
+export function motoClients(): {
+  ssm: SSMClient;
+  cloudFormation: CloudFormationClient;
+  lambda: LambdaClient;
+} {
   const endpoint = inject('motoEndpoint');
   return {
     ssm: new SSMClient({ region, credentials, endpoint }),
     cloudFormation: new CloudFormationClient({ region, credentials, endpoint }),
+    lambda: new LambdaClient({ region, credentials, endpoint }),
   };
 }
 
 /** Runs one `weiban-forms` command line in-process against the world's table, topic and clock. */
 export async function cli(
-  world: World,
+  world: Pick<World, 'aws' | 'clock'>,
   argv: readonly string[],
   options: CliOptions = {},
 ): Promise<CliResult> {
@@ -47,6 +55,7 @@ export async function cli(
         stdout += text;
         return true;
       },
+      ...(options.terminal === true && { isTTY: true }),
     },
     stderr: {
       write: (text: string) => {
@@ -55,15 +64,18 @@ export async function cli(
       },
     },
     clients: () => {
-      const { ssm, cloudFormation } = motoClients();
+      const { ssm, cloudFormation, lambda } = motoClients();
       return {
         dynamo: world.aws.doc,
         sns: world.aws.sns,
+        sqs: world.aws.sqs,
         ssm,
         cloudFormation,
+        lambda,
         destroy: () => {
           ssm.destroy();
           cloudFormation.destroy();
+          lambda.destroy();
         },
       };
     },

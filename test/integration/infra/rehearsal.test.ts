@@ -123,10 +123,34 @@ describe('npm run deploy:rehearse', () => {
       EventsTopicArn: 'arn:aws:sns:ap-northeast-1:123456789012:weiban-forms-rehearsal-events',
       AlarmTopicArn: 'arn:aws:sns:ap-northeast-1:123456789012:weiban-forms-rehearsal-alarms',
       EventsSubscriptionCrmDlqUrl: expect.stringMatching(/^https?:\/\/\S+\/123456789012\/\S+$/),
+      WebhookCrmQueueUrl: expect.stringMatching(
+        /\/123456789012\/weiban-forms-rehearsal-webhook-Crm$/,
+      ),
+      WebhookCrmDlqUrl: expect.stringMatching(
+        /\/123456789012\/weiban-forms-rehearsal-deadletter-Crm$/,
+      ),
     });
-    expect(Object.keys(report.first.outputs).filter((key) => key.endsWith('DlqUrl'))).toHaveLength(
-      2,
-    );
+    // The two subscriptions', the alarm email's and the webhook's.
+    expect(
+      Object.keys(report.first.outputs)
+        .filter((key) => key.endsWith('DlqUrl'))
+        .sort(),
+    ).toEqual([
+      'AlarmEmailDlqUrl',
+      'EventsSubscriptionCrmDlqUrl',
+      expect.stringMatching(/^EventsSubscriptionS[0-9a-f]+DlqUrl$/),
+      'WebhookCrmDlqUrl',
+    ]);
+    // What the CLI reads to find the endpoints: no URL, no parameter name.
+    expect(JSON.parse(report.first.outputs.Webhooks ?? 'null')).toEqual([
+      {
+        name: 'Crm',
+        format: 'standard',
+        queueUrl: report.first.outputs.WebhookCrmQueueUrl,
+        dlqUrl: report.first.outputs.WebhookCrmDlqUrl,
+        ratePerMinute: 600,
+      },
+    ]);
   });
 
   it("delivers the deployed function's event to a subscriber, and replays it unchanged", () => {
@@ -142,9 +166,16 @@ describe('npm run deploy:rehearse', () => {
     });
   });
 
-  it('updates in place: the table, key and topics keep their ids, and the next poll goes on from the cursor', () => {
+  it('updates in place: the table, key, topics and webhook queues keep their ids, and the next poll goes on from the cursor', () => {
     expect(report.update.status).toBe('UPDATE_COMPLETE');
-    for (const logicalId of ['FormsTable', 'EventsKey', 'EventsTopic', 'AlarmTopic']) {
+    for (const logicalId of [
+      'FormsTable',
+      'EventsKey',
+      'EventsTopic',
+      'AlarmTopic',
+      'WebhookCrmQueue',
+      'WebhookCrmDlq',
+    ]) {
       expect(report.update.physicalIds[logicalId]).toBe(report.first.physicalIds[logicalId]);
     }
     const dlqs = (outputs: Readonly<Record<string, string>>) =>

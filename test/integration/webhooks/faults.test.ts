@@ -173,7 +173,7 @@ describe('webhook faults, through the real handler fed from moto SQS', () => {
     });
     await w.drain(['crm']);
 
-    expect(moved).toEqual({ moved: 1, eventIds: [event.id] });
+    expect(moved).toEqual({ moved: 1, eventIds: [event.id], returned: 0 });
     expect(crmOf(w).deliveries.map((d) => d.id)).toEqual([event.id]);
     expect(crmOf(w).arrivals.map((a) => a.headers['webhook-id'])).toEqual([event.id, event.id]);
     expect(await w.deadLetters('crm')).toEqual([]);

@@ -109,6 +109,11 @@ export class WebhookWorld {
     return this.#local?.endpoints ?? new Map();
   }
 
+  /** What the operator CLI reads without --stage: the table and the deliver settings. */
+  get cliEnv(): Record<string, string> {
+    return { TABLE_NAME: this.tableName, ...this.#local?.environment };
+  }
+
   /** The deliver containers, one per concurrent execution. */
   get services(): readonly DeliverService[] {
     return this.#local?.services ?? [];

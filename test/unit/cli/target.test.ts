@@ -24,7 +24,7 @@ describe('which deployment a command works on', () => {
     cfn.reset();
   });
 
-  it('reads the table and topic from the stage’s stack outputs', async () => {
+  it('reads the table, topic and corp from the stage’s stack outputs, and keeps every output', async () => {
     cfn.on(DescribeStacksCommand).resolves({
       Stacks: [
         {
@@ -37,6 +37,8 @@ describe('which deployment a command works on', () => {
               OutputKey: 'EventsTopicArn',
               OutputValue: 'arn:aws:sns:ap-northeast-1:123456789012:weiban-forms-prod-events',
             },
+            { OutputKey: 'WeibanCorpId', OutputValue: 'corp-1' },
+            { OutputKey: 'Webhooks', OutputValue: '[]' },
           ],
         },
       ],
@@ -51,6 +53,17 @@ describe('which deployment a command works on', () => {
       tableName: 'weiban-forms-prod',
       topicArn: 'arn:aws:sns:ap-northeast-1:123456789012:weiban-forms-prod-events',
       label: 'stack weiban-forms-prod (ap-northeast-1)',
+      corpId: 'corp-1',
+      // Every output, for the commands that need more (the webhook commands read Webhooks).
+      stack: {
+        name: 'weiban-forms-prod',
+        outputs: new Map([
+          ['FormsTableName', 'weiban-forms-prod'],
+          ['EventsTopicArn', 'arn:aws:sns:ap-northeast-1:123456789012:weiban-forms-prod-events'],
+          ['WeibanCorpId', 'corp-1'],
+          ['Webhooks', '[]'],
+        ]),
+      },
     });
   });
 

@@ -42,6 +42,14 @@ describe('the rehearsal params', () => {
         { name: 'Crm', protocol: 'https', endpoint: 'https://crm.example.com/weiban' },
         { protocol: 'sqs', endpoint: queueArn('rehearsal-intake') },
       ])}`,
+      `--param=webhooks=${JSON.stringify([
+        {
+          name: 'Crm',
+          format: 'standard',
+          url: 'https://crm.example.com/hooks/weiban',
+          secretParam: '/weiban-forms/rehearsal/crm-webhook-secret',
+        },
+      ])}`,
     ]);
   });
 
@@ -64,21 +72,47 @@ describe('the rehearsal params', () => {
     );
   });
 
-  it('expect a dead-letter queue output per subscription: the named one keeps its own, the moved one gets a new one', () => {
+  it('expect a dead-letter queue output per subscription and the alarm email, and the webhook queues: the named subscription keeps its own, the moved one gets a new one', () => {
     const first = expectedOutputs(firstParams(queueArn));
     const update = expectedOutputs(updateParams(queueArn));
-
-    expect(first.slice(0, 4)).toEqual([
+    const fixed = [
       'FormsTableName',
       'EventsTopicArn',
       'AlarmTopicArn',
+      'Webhooks',
+      'AlarmEmailDlqUrl',
       'EventsSubscriptionCrmDlqUrl',
+    ];
+    const webhook = ['WebhookCrmQueueUrl', 'WebhookCrmDlqUrl'];
+
+    expect(first).toEqual([
+      ...fixed,
+      expect.stringMatching(/^EventsSubscriptionS[0-9a-f]{10}DlqUrl$/),
+      ...webhook,
     ]);
-    expect(update).toContain('EventsSubscriptionCrmDlqUrl');
-    expect(first).toHaveLength(5);
-    expect(update).toHaveLength(5);
-    expect(update[4]).toMatch(/^EventsSubscriptionS[0-9a-f]{10}DlqUrl$/);
-    expect(update[4]).not.toBe(first[4]);
+    expect(update).toEqual([
+      ...fixed,
+      expect.stringMatching(/^EventsSubscriptionS[0-9a-f]{10}DlqUrl$/),
+      ...webhook,
+    ]);
+    expect(update[6]).not.toBe(first[6]);
+  });
+
+  it('expect no alarm email dead-letter queue without an alarm email, and no webhook outputs without webhooks', () => {
+    const rest = Object.fromEntries(
+      Object.entries(firstParams(queueArn)).filter(
+        ([name]) => name !== 'alarmEmail' && name !== 'webhooks',
+      ),
+    );
+
+    expect(expectedOutputs(rest)).toEqual([
+      'FormsTableName',
+      'EventsTopicArn',
+      'AlarmTopicArn',
+      'Webhooks',
+      'EventsSubscriptionCrmDlqUrl',
+      expect.stringMatching(/^EventsSubscriptionS[0-9a-f]{10}DlqUrl$/),
+    ]);
   });
 });
 

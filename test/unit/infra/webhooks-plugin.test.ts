@@ -407,7 +407,7 @@ describe('webhookResources', () => {
     return found.Properties;
   };
 
-  it('adds exactly the contract’s resources for each endpoint, and no others', () => {
+  it('adds exactly the resources docs/webhooks.md lists for each endpoint, and no others', () => {
     const expected = webhooks.flatMap((webhook) => {
       const ids = webhookLogicalIds(webhook.name);
       return [
