@@ -174,7 +174,8 @@ export async function simulateCorp(shape: CorpShape): Promise<CorpResult> {
     log,
     clock,
     weiban,
-    stores: { forms, ledger, publisher },
+    // No probe findings: the cautious modes, as a corp that never ran the probe.
+    stores: { forms, ledger, publisher, findings: { load: () => Promise.resolve(undefined) } },
   });
 
   const measureFrom = START_MS + shape.warmMinutes * MINUTE_MS;

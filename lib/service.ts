@@ -11,7 +11,13 @@ import type { RunContext } from './poll/context.js';
 import { runPasses } from './poll/passes.js';
 import { PollingModesSource } from './poll/modes.js';
 import { PollSchedule } from './poll/schedule.js';
-import type { EventPublisher, FormStateStore, Log, SubmitterLedger } from './ports.js';
+import type {
+  EventPublisher,
+  FindingsSource,
+  FormStateStore,
+  Log,
+  SubmitterLedger,
+} from './ports.js';
 import { SnsPublisher } from './publish/sns.js';
 import { secretSource } from './secret.js';
 import { DynamoCorpBudget } from './store/corp-budget.js';
@@ -131,6 +137,8 @@ export interface ServiceOptions extends Omit<
     readonly forms: FormStateStore;
     readonly ledger: SubmitterLedger;
     readonly publisher: EventPublisher;
+    /** The probe's stored findings (the table's item unless given). */
+    readonly findings?: FindingsSource;
   };
 }
 
@@ -156,11 +164,13 @@ export function createPollService(options: ServiceOptions): PollService {
   const schedule = new PollSchedule();
   // What `weiban-forms probe --save` proved of the corp's Weiban, read once per refresh period.
   const modes = new PollingModesSource({
-    findings: new DynamoFindingsStore({
-      client: clients.dynamo,
-      tableName: config.tableName,
-      corpId: config.corpId,
-    }),
+    findings:
+      options.stores?.findings ??
+      new DynamoFindingsStore({
+        client: clients.dynamo,
+        tableName: config.tableName,
+        corpId: config.corpId,
+      }),
     settings: config,
     clock,
     log,
