@@ -12,19 +12,33 @@ describe('cadence: how often each form is polled within the budget', () => {
     });
   });
 
-  it('gives hot forms what once a minute for the cold ones leaves, up to the interval', () => {
-    // 400 planned calls a minute: 150 cold forms once a minute leave 250 for 50 hot ones.
-    expect(cadence({ hot: 50, cold: 150 }, pace(500))).toEqual({
-      hotMs: 12_000,
-      coldMs: 60_000,
-      callsPerMinute: 400,
-    });
-    // Fewer cold forms: the hot ones reach the interval, the cold ones share what is left.
-    expect(cadence({ hot: 50, cold: 60 }, pace(500))).toEqual({
+  it('speeds up the quiet forms first when the budget is short, then the hot ones, on the pass grid', () => {
+    // 50 forms at 5 s need 600 a minute of the 400 planned: 5 s for the hot ones would leave
+    // the quiet ones at 15 s or slower; every form at 10 s fits.
+    expect(cadence({ hot: 32, cold: 18 }, pace(500, 5_000))).toEqual({
       hotMs: 10_000,
-      coldMs: 36_000,
+      coldMs: 10_000,
+      callsPerMinute: 300,
+    });
+    // 10 hot forms, 60 quiet ones at 5 s: quiet every 15 s, hot every 10 s with what is left.
+    expect(cadence({ hot: 10, cold: 60 }, pace(500, 5_000))).toEqual({
+      hotMs: 10_000,
+      coldMs: 15_000,
+      callsPerMinute: 300,
+    });
+    // 200 forms: 30 s for all is the fastest the quiet ones can go.
+    expect(cadence({ hot: 50, cold: 150 }, pace(500))).toEqual({
+      hotMs: 30_000,
+      coldMs: 30_000,
       callsPerMinute: 400,
     });
+  });
+
+  it('keeps every form at least once a minute while that fits the budget', () => {
+    const plan = cadence({ hot: 300, cold: 90 }, pace(500));
+
+    expect(plan.coldMs).toBe(60_000);
+    expect(plan.callsPerMinute).toBeLessThanOrEqual(400);
   });
 
   it('never plans more than 80 % of the budget, leaving a fifth for bursts and backfills', () => {
