@@ -21,6 +21,8 @@ export default defineConfig({
           name: 'unit',
           include: ['test/unit/**/*.test.ts'],
           setupFiles: ['test/support/setup.ts'],
+          // A cold import of the handler (its whole module graph) takes seconds on a busy machine.
+          testTimeout: 20_000,
         },
       },
       {

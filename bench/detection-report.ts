@@ -13,7 +13,7 @@ export interface DetectionResults {
 }
 
 /** The default the tables recommend, and what the goal rows are judged at. */
-export const RECOMMENDED_INTERVAL = 10;
+export const RECOMMENDED_INTERVAL = 4;
 /** "A few dollars a month", as a figure. */
 export const FEW_DOLLARS = 5;
 /** The stack the CloudWatch figure is for: an alarm email and one SQS subscription. */
@@ -202,9 +202,6 @@ export function detectionText(results: DetectionResults): string {
     '',
     textTable(DETECTION_HEADER, detectionRows(detection.cells)),
     '',
-    'DEADLINE_MARGIN_MS=3000:',
-    textTable(DETECTION_HEADER, detectionRows(detection.shortMargin)),
-    '',
     textTable(SCALE_HEADER, scaleRows(scale)),
     '',
     textTable(
@@ -215,12 +212,7 @@ export function detectionText(results: DetectionResults): string {
 }
 
 export function allGoals(detection: DetectionResult): GoalRow[] {
-  return [
-    ...goalRows(detection.cells, RECOMMENDED_INTERVAL),
-    ...goalRows(detection.cells, 5),
-    ...goalRows(detection.shortMargin, RECOMMENDED_INTERVAL, ', DEADLINE_MARGIN_MS=3000'),
-    ...goalRows(detection.shortMargin, 5, ', DEADLINE_MARGIN_MS=3000'),
-  ];
+  return [...goalRows(detection.cells, RECOMMENDED_INTERVAL), ...goalRows(detection.cells, 10)];
 }
 
 /** The generated part of docs/benchmark.md for detection and scale. */
@@ -246,10 +238,6 @@ export function detectionMarkdown(results: DetectionResults): string {
     'WEIBAN_MAX_PER_MINUTE=500.',
     '',
     markdownTable(DETECTION_HEADER, detectionRows(detection.cells)),
-    '',
-    'The same with `DEADLINE_MARGIN_MS=3000`, which lets passes run to the schedule guard:',
-    '',
-    markdownTable(DETECTION_HEADER, detectionRows(detection.shortMargin)),
     '',
     `### Scale: idle forms at POLL_INTERVAL_SECONDS=${scale.intervalSeconds}`,
     '',

@@ -224,7 +224,7 @@ const schema = z
     POLL_INTERVAL_SECONDS: integer(
       3,
       3_600,
-      10,
+      4,
       'the fastest a form is polled; the budget may make it slower for many forms',
     ),
     SCHEDULE_PERIOD_SECONDS: integer(

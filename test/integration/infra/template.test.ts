@@ -267,7 +267,7 @@ describe('the packaged template', () => {
       .Variables;
 
     // Passes end before the next invocation only if the function knows the schedule's period.
-    expect(variables).toMatchObject({ SCHEDULE_PERIOD_SECONDS: '60', POLL_INTERVAL_SECONDS: '10' });
+    expect(variables).toMatchObject({ SCHEDULE_PERIOD_SECONDS: '60', POLL_INTERVAL_SECONDS: '4' });
     expect(rules).toEqual([
       expect.objectContaining({
         ScheduleExpression: 'rate(1 minute)',
