@@ -96,7 +96,10 @@ export class PollSchedule {
       })
       .sort((a, b) => (this.#polledAt(a) ?? -1) - (this.#polledAt(b) ?? -1) || a - b)
       .map((formId) => {
-        const lookback = lookbackFor(this.#forms.get(formId)?.sweptAt, now, lookbackSeconds);
+        // Each invocation's first pass sweeps too: a fresh process, and every scheduled tick,
+        // reads the whole lookback (late arrivals, G1).
+        const sweptAt = firstPass ? undefined : this.#forms.get(formId)?.sweptAt;
+        const lookback = lookbackFor(sweptAt, now, lookbackSeconds);
         return { formId, lookbackSeconds: lookback.seconds, sweep: lookback.sweep };
       });
   }

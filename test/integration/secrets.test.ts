@@ -63,6 +63,8 @@ describe('the deployed handler, configured by its environment variables alone', 
       TOPIC_ARN: world.topicArn,
       START_FROM: String(origin),
       WEIBAN_REQUEST_TIMEOUT_MS: '1000',
+      // One pass per invocation: on the real clock, passes would fill each minute.
+      POLL_INTERVAL_SECONDS: '60',
       AWS_REGION: 'us-east-1',
       AWS_ACCESS_KEY_ID: 'test',
       AWS_SECRET_ACCESS_KEY: 'test',
