@@ -1,3 +1,8 @@
+/*
+ * The configuration contract in code (docs/guarantees.md#config): every variable's parsing,
+ * bounds and message, read once at cold start. About 400 lines and still one thing: one schema,
+ * whose messages sit next to the bounds they explain.
+ */
 import { z } from 'zod';
 import { parseEndpoints, type Endpoint } from './webhooks/endpoints.js';
 

@@ -49,7 +49,9 @@ const TRANSACT_MAX = 100;
 
 /**
  * Form state in the one table (cursor, continuation, start mode, lease), as the poller reads and
- * writes it. The operator's queries are in operator.ts.
+ * writes it. The operator's queries are in operator.ts. Near 400 lines and still one thing:
+ * every method is one conditional write or read of the same item, and the guards they share
+ * (lease, version) are the storage half of G2.
  */
 export class DynamoFormStateStore implements FormStateStore {
   readonly #client: DynamoDBDocumentClient;

@@ -59,7 +59,8 @@ interface Hold {
  * Paces every Weiban request of the process: a cap on requests in flight, per-endpoint budgets
  * over any rolling minute and hour, and endpoint blocks after 10053. With a shared store it
  * first takes the corp's budget, so that the caps hold for the corp, not just the process
- * (docs/guarantees.md#g4).
+ * (docs/guarantees.md#g4). About 330 lines and one thing: the waits for a slot, a minute's
+ * budget, a block and the corp's hold are one queue, and splitting them would split its state.
  */
 export class WeibanLimiter {
   readonly #o: LimiterOptions;
