@@ -1,4 +1,4 @@
-// `npm run bench`: the benchmark of issue 6. Powertools reads its variables when the service
+// `npm run bench`: the benchmark. Powertools reads its variables when the service
 // modules load, so they are set before anything else is imported.
 //   npm run bench                       every scenario; writes bench/results.json,
 //                                       bench/chart.svg and the results in docs/benchmark.md

@@ -4,7 +4,7 @@ import type { DrainResult } from './scenarios/drain.js';
 import type { IdleResult } from './scenarios/idle.js';
 import { webhookTargets, type WebhooksResult } from './scenarios/webhooks.js';
 
-/** One performance target of issue 6, as measured. */
+/** One performance target, as measured. */
 export interface TargetRow {
   readonly id: string;
   readonly target: string;
@@ -15,7 +15,7 @@ export interface TargetRow {
    */
   readonly ratio: number;
   readonly met: boolean;
-  /** The issue's own target, or an extra reading the bench adds (not a target of issue 6). */
+  /** The issue's own target, or an extra reading the bench adds (not a target). */
   readonly kind: 'target' | 'variant';
 }
 
