@@ -15,7 +15,7 @@ const HEADER: Row = [
   'corp max in flight',
   '10052 / 10053',
   'hand-overs',
-  'longest stall (poller · backfill)',
+  'longest idle (poller · backfill)',
 ];
 
 const seconds = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
@@ -59,7 +59,7 @@ export function inflightText(results: InflightResults): string {
 /** The generated part of docs/benchmark.md for the scenario. */
 export function inflightMarkdown(results: InflightResults): string {
   return [
-    `- Date: ${results.date.slice(0, 16).replace('T', ' ')} UTC; ${results.durationS.toFixed(0)} s of wall time; no seed (no random input)`,
+    `- Date: ${results.date.slice(0, 16).replace('T', ' ')} UTC; ${results.durationS.toFixed(0)} s of wall time; no random input (the simulator's sample values: seed 9)`,
     '- Command: `npm run bench -- --only=inflight`',
     '',
     markdownTable(HEADER, results.cases.map(row)),

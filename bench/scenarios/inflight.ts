@@ -63,7 +63,7 @@ export interface ProcessShare {
   readonly submitters: number;
   /** Most of its own requests in flight at once (its limiter's slots). */
   readonly maxInFlight: number;
-  /** Longest time it had work and sent nothing, inside the span (ms). */
+  /** Longest time inside the span with none of its list calls in flight (ms). */
   readonly longestGapMs: number;
 }
 
@@ -141,7 +141,9 @@ export async function inflight(progress: (text: string) => void): Promise<Inflig
       shape.backfill === undefined
         ? 'poller alone'
         : `poller + backfill (${shape.backfill.maxInFlight} in flight, ${shape.backfill.maxPerMinute}/min)`;
-    progress(`inflight: ${who}, Weiban latency ${shape.latencyMs} ms`);
+    progress(
+      `inflight: ${who}, ${shape.forms} × ${shape.perForm} submitters, Weiban latency ${shape.latencyMs} ms`,
+    );
     cases.push(await runCase(shape));
   }
   return {
