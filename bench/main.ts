@@ -29,11 +29,14 @@ import {
 } from './detection-report.js';
 import { detection } from './scenarios/detection.js';
 import { scale } from './scenarios/scale.js';
+import { inflight, type InflightResults } from './scenarios/inflight.js';
+import { inflightMarkdown, inflightText } from './inflight-report.js';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const RESULTS_JSON = join(ROOT, 'bench', 'results.json');
 const CHART_SVG = join(ROOT, 'bench', 'chart.svg');
 const DETECTION_JSON = join(ROOT, 'bench', 'detection.json');
+const INFLIGHT_JSON = join(ROOT, 'bench', 'inflight.json');
 const DOC = join(ROOT, 'docs', 'benchmark.md');
 const SCENARIOS = [
   'idle',
@@ -44,6 +47,7 @@ const SCENARIOS = [
   'detection',
   'scale',
   'webhooks',
+  'inflight',
 ] as const;
 /** The seed of the detection and scale scenarios' random input, unless --seed says otherwise. */
 const DEFAULT_SEED = 20_261_201;
@@ -53,12 +57,15 @@ const START_MARK = '<!-- bench:results:start -->';
 const END_MARK = '<!-- bench:results:end -->';
 const DETECTION_START = '<!-- bench:detection:start -->';
 const DETECTION_END = '<!-- bench:detection:end -->';
+const INFLIGHT_START = '<!-- bench:inflight:start -->';
+const INFLIGHT_END = '<!-- bench:inflight:end -->';
 
 /** Runs the chosen scenarios; returns the process exit code. */
 export async function main(args: readonly string[]): Promise<number> {
   if (args.includes('--report-only')) {
     await writeOutputs(JSON.parse(await readFile(RESULTS_JSON, 'utf8')) as Results);
     await writeDetection(JSON.parse(await readFile(DETECTION_JSON, 'utf8')) as DetectionResults);
+    await writeInflight(JSON.parse(await readFile(INFLIGHT_JSON, 'utf8')) as InflightResults);
     return 0;
   }
   const only = option(args, 'only')?.split(',') ?? [...SCENARIOS];
@@ -147,11 +154,19 @@ export async function main(args: readonly string[]): Promise<number> {
   } finally {
     await Promise.all(services.map((service) => service.stop()));
   }
-  const emulatorScenarios = SCENARIOS.filter((name) => name !== 'detection' && name !== 'scale');
+  const eventClockScenarios: readonly Scenario[] = ['detection', 'scale', 'inflight'];
+  const emulatorScenarios = SCENARIOS.filter((name) => !eventClockScenarios.includes(name));
   if (chosen.has('detection') || chosen.has('scale')) {
     await detectionAndScale(chosen, seed, progress);
-    if (!emulatorScenarios.some((name) => chosen.has(name))) return 0;
   }
+  if (chosen.has('inflight')) {
+    const results = await inflight(progress);
+    console.log(inflightText(results));
+    console.log('');
+    await writeFile(INFLIGHT_JSON, `${JSON.stringify(results, null, 2)}\n`);
+    await writeInflight(results);
+  }
+  if (!emulatorScenarios.some((name) => chosen.has(name))) return 0;
 
   const results: Results = {
     date: new Date().toISOString(),
@@ -214,6 +229,13 @@ async function writeDetection(results: DetectionResults): Promise<void> {
   await replaceSection(DETECTION_START, DETECTION_END, detectionMarkdown(results));
   process.stderr.write(
     `bench: wrote ${[DETECTION_JSON, DOC].map((p) => relative(ROOT, p)).join(', ')}\n`,
+  );
+}
+
+async function writeInflight(results: InflightResults): Promise<void> {
+  await replaceSection(INFLIGHT_START, INFLIGHT_END, inflightMarkdown(results));
+  process.stderr.write(
+    `bench: wrote ${[INFLIGHT_JSON, DOC].map((p) => relative(ROOT, p)).join(', ')}\n`,
   );
 }
 

@@ -19,7 +19,7 @@ export interface Results extends Measured {
   readonly targets: readonly TargetRow[];
 }
 
-type Row = readonly string[];
+export type Row = readonly string[];
 
 /** The measurements as rows: [section, measure, value]. */
 export function measurementRows(results: Results): Row[] {

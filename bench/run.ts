@@ -3,8 +3,9 @@
 //   npm run bench                       every scenario; writes bench/results.json,
 //                                       bench/chart.svg and the results in docs/benchmark.md
 //   npm run bench -- --only=idle,drain  some scenarios (idle, lookback, burst, drain, cold,
-//                                       detection, scale, webhooks);
-//                                       prints only
+//                                       detection, scale, webhooks, inflight);
+//                                       prints only (detection with scale, and inflight,
+//                                       rewrite their own sections)
 //   npm run bench -- --scale=4          the drain's clock scale (default 4)
 //   npm run bench -- --seed=N           the seed of detection and scale (printed each run)
 //   npm run bench -- --report-only      redraws the chart and the doc from the JSON results
