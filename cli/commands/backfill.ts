@@ -49,7 +49,9 @@ again and it resumes where it stopped; submitters already recorded are never sen
   --until T              submitted at or before T (default: now, fixed when it starts)
   --page-size N          rows per Weiban request (default: PAGE_SIZE or 100)
   --max-in-flight N      Weiban requests at once, 1-${HARD_MAX_IN_FLIGHT} (default ${DEFAULT_IN_FLIGHT})
-  --max-per-minute N     Weiban requests a minute, 1-${HARD_MAX_PER_MINUTE} (default ${DEFAULT_PER_MINUTE}); the poller shares Weiban's limit
+  --max-per-minute N     the corp's Weiban requests a minute, the poller's included, 1-${HARD_MAX_PER_MINUTE}
+                         (default ${DEFAULT_PER_MINUTE}); a busy poller can use more than that, so give
+                         WEIBAN_MAX_PER_MINUTE for a backfill beside it
   --restart              ignore an unfinished backfill of this form and start over
 
 Weiban credentials: WEIBAN_CORP_ID, and WEIBAN_SECRET or WEIBAN_SECRET_PARAM (with --stage,
