@@ -9,7 +9,9 @@ import {
 
 /**
  * The probe's pure half: which calls answer each unknown of docs/weiban-api.md#unknowns, and
- * what their answers prove. No I/O; lib/probe/probe.ts makes the calls.
+ * what their answers prove. No I/O; lib/probe/probe.ts makes the calls. Long (about 730 lines)
+ * because each of the six questions has its plan and its verdict here, side by side; a file
+ * per question is the natural split when one more question comes.
  */
 
 type Row = Pick<Submitter, 'u_id' | 'form_id' | 'submit_at'>;

@@ -100,6 +100,11 @@ export interface ProbeResult {
   readonly failed?: string;
 }
 
+/**
+ * Runs the probe's plan against Weiban, one bounded call at a time. About 460 lines with its
+ * helpers: the questions run in order and share the call counter, the token and the rows read,
+ * so they stay one sequence.
+ */
 export async function probe(deps: ProbeDeps, request: ProbeRequest): Promise<ProbeResult> {
   const { wire, clock } = deps;
   const { formId, signal } = request;
