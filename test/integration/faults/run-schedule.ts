@@ -1,12 +1,13 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { DeleteMessageBatchCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { WeibanSimulator } from '../../../dev/simulator/index.js';
 import { createTopicWithQueue } from '../../../dev/topic.js';
 import { VirtualClock } from '../../../dev/virtual-clock.js';
 import { loadConfig } from '../../../lib/config.js';
 import type { RunSummary } from '../../../lib/model.js';
+import { FORM_LIST_KEY } from '../../../lib/store/keys.js';
 import { FaultPlan, LambdaProcess, readStates, type Journal } from './harness.js';
 import type { Schedule, Step } from './schedule.js';
 
@@ -106,6 +107,12 @@ class ScheduleWorld {
       sqs: new SQSClient({ region, credentials, endpoint: emulators.motoEndpoint }),
     };
     const topic = await createTopicWithQueue({ sns: clients.sns, sqs: clients.sqs, name: corpId });
+    // The schedules share one table, one after another: each starts with a form list of its own
+    // forms only (FORM_IDS seeds it), as a stack of its own would, not with every earlier
+    // schedule's forms as well.
+    await clients.doc.send(
+      new DeleteCommand({ TableName: emulators.tableName, Key: FORM_LIST_KEY }),
+    );
     const nowS = Math.floor(clock.now() / 1000);
     const config = loadConfig({
       WEIBAN_BASE_URL: url,
