@@ -4,8 +4,39 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createTable } from '../../../dev/table.js';
 import { REGRESSIONS } from './regressions.js';
 import { runSchedule, type Emulators } from './run-schedule.js';
+import type { Schedule } from './schedule.js';
 
-describe('counterexamples the fault suite once found', () => {
+/**
+ * Weiban as each variant the probe can meet, probed and saved before the first step: a late
+ * row, arrivals and a page boundary, then the guarantees and the modes the poller chose.
+ */
+const probedWeiban = (timeFilter: NonNullable<Schedule['timeFilter']>): Schedule => ({
+  forms: 2,
+  latencyMs: 0,
+  order: timeFilter === 'exclusive-end' ? 'asc' : 'desc',
+  timeFilter,
+  maxLimit: 7,
+  formIdRequired: timeFilter !== 'exact',
+  probed: true,
+  pageSize: 3,
+  startMode: 'time',
+  initial: [9, 4],
+  steps: [
+    {
+      arrivals: [4, 2],
+      late: [1, 1],
+      whilePaging: { form: 0, afterPages: 1, count: 2, late: true },
+      weiban: [],
+      sns: { fault: 'none', times: 0 },
+      dynamo: { fault: 'none', nth: 0 },
+      crash: null,
+      invocation: 'single',
+      tight: false,
+    },
+  ],
+});
+
+describe('schedules that always run', () => {
   let emulators: Emulators;
   let dynamo: DynamoDBClient;
 
@@ -25,12 +56,39 @@ describe('counterexamples the fault suite once found', () => {
     dynamo.destroy();
   });
 
+  // Counterexamples the fault suite once found.
   it.each(REGRESSIONS.map((regression, index) => [regression.name, regression, index] as const))(
     'keeps G1, G2 and G4: %s',
     async (_name, { schedule }, index) => {
       const { violations } = await runSchedule(emulators, schedule, 9_000 + index);
 
       expect(violations).toEqual([]);
+    },
+  );
+
+  // The poller in each mode the stored findings allow (docs/guarantees.md#findings).
+  // Each case its own forms: the table is shared.
+  it.each([
+    ['exact', 1, 9_500],
+    ['exclusive-start', 0, 9_501],
+    ['exclusive-end', 0, 9_502],
+    ['exclusive-both', 0, 9_503],
+    ['ignored', 0, 9_504],
+  ] as const)(
+    'keeps G1, G2 and G4 with a probed Weiban whose time filter is %s (trusted: %i)',
+    async (timeFilter, trusted, index) => {
+      const { violations, coverage } = await runSchedule(
+        emulators,
+        probedWeiban(timeFilter),
+        index,
+      );
+
+      expect(violations).toEqual([]);
+      expect(coverage).toMatchObject({
+        probed: 1,
+        'mode.largerPages': 1,
+        'mode.exactTimeFilter': trusted,
+      });
     },
   );
 });

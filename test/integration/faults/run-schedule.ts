@@ -2,11 +2,17 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { DeleteMessageBatchCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { DeleteCommand, DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
-import { WeibanSimulator } from '../../../dev/simulator/index.js';
+import { SSMClient } from '@aws-sdk/client-ssm';
+import { WeibanSimulator, type ListCall, type TimeFilter } from '../../../dev/simulator/index.js';
 import { createTopicWithQueue } from '../../../dev/topic.js';
 import { VirtualClock } from '../../../dev/virtual-clock.js';
 import { loadConfig } from '../../../lib/config.js';
 import type { RunSummary } from '../../../lib/model.js';
+import { probe } from '../../../lib/probe/probe.js';
+import { WireLog } from '../../../lib/probe/wire.js';
+import { createWeiban } from '../../../lib/service.js';
+import { DynamoFindingsStore } from '../../../lib/store/findings.js';
+import { pollingModes, type PollingModes } from '../../../lib/weiban/findings.js';
 import { FORM_LIST_KEY } from '../../../lib/store/keys.js';
 import { FaultPlan, LambdaProcess, readStates, type Journal } from './harness.js';
 import type { Schedule, Step } from './schedule.js';
@@ -15,6 +21,8 @@ const LOOKBACK_S = 600;
 const MINUTE_MS = 60_000;
 const BUDGET = 500;
 const CLEAN_RUNS = 4;
+/** The probe's default bound (weiban-forms probe --max-calls). */
+const PROBE_CALLS = 30;
 
 export interface Emulators {
   readonly dynamoEndpoint: string;
@@ -41,6 +49,7 @@ export async function runSchedule(
   const world = await ScheduleWorld.create(emulators, schedule, index);
   try {
     world.seedInitialRows();
+    if (schedule.probed === true) await world.probe();
     for (const step of schedule.steps) await world.step(step);
     await world.cleanRuns();
     const violations = await world.verify();
@@ -61,6 +70,10 @@ class ScheduleWorld {
   #lastSummaries: RunSummary[] = [];
   #invocations = 0;
   readonly #outcomes: Record<string, number> = {};
+  /** The modes the probe's saved findings allow; the cautious ones when nothing was probed. */
+  #probedModes: PollingModes | undefined;
+  /** The probe's own listings, first in the simulator's log of them. */
+  #probeListCalls = 0;
 
   private constructor(
     readonly clock: VirtualClock,
@@ -94,7 +107,9 @@ class ScheduleWorld {
       corpId,
       secret: 'sim-secret',
       order: schedule.order,
-      filterByTime: schedule.filterByTime,
+      timeFilter: timeFilterOf(schedule),
+      ...(schedule.maxLimit !== undefined && { maxLimit: schedule.maxLimit }),
+      ...(schedule.formIdRequired !== undefined && { formIdRequired: schedule.formIdRequired }),
       perMinute: BUDGET,
       latencyMs: schedule.latencyMs,
     });
@@ -156,6 +171,52 @@ class ScheduleWorld {
         submit_at: nowS - 3_500 + Math.floor((i * 3_400) / Math.max(1, count)),
       }));
     });
+  }
+
+  /**
+   * `weiban-forms probe --form <first> --save`, as an operator runs it on day one: the real
+   * probe, through the corp's shared budget, against this schedule's Weiban.
+   */
+  async probe(): Promise<void> {
+    const wire = new WireLog(PROBE_CALLS, globalThis.fetch, () => undefined);
+    // WEIBAN_SECRET is plain: no parameter is read.
+    const ssm = new SSMClient({ region: 'us-east-1', endpoint: 'http://127.0.0.1:9' });
+    const weiban = createWeiban({
+      config: this.config,
+      tableName: this.emulators.tableName,
+      clients: { dynamo: this.clients.doc, ssm },
+      label: 'probe',
+      clock: this.clock,
+      fetch: wire.fetch,
+      retry: { attempts: 1, baseDelayMs: 0, maxDelayMs: 0 },
+    });
+    try {
+      const { findings, failed } = await probe(
+        { weiban: weiban.client, tokens: weiban.tokens, wire, clock: this.clock },
+        {
+          corpId: this.corpId,
+          baseUrl: this.config.weibanBaseUrl,
+          formId: this.formIds[0] ?? 0,
+          pageSize: this.config.pageSize,
+          newToken: false,
+        },
+      );
+      if (failed !== undefined) {
+        this.violations.push(`the probe failed against a healthy Weiban: ${failed}`);
+        return;
+      }
+      const store = new DynamoFindingsStore({
+        client: this.clients.doc,
+        tableName: this.emulators.tableName,
+        corpId: this.corpId,
+      });
+      await store.save(findings);
+      this.#probedModes = pollingModes(findings, this.config);
+    } finally {
+      await weiban.limiter.release().catch(() => undefined);
+      ssm.destroy();
+      this.#probeListCalls = this.simulator.stats().listCalls.length;
+    }
   }
 
   async step(step: Step): Promise<void> {
@@ -271,12 +332,64 @@ class ScheduleWorld {
         'dynamo',
         count(steps.flatMap((step) => (step.dynamo.fault === 'none' ? [] : [step.dynamo.fault]))),
       ),
+      ...this.#modeCoverage(),
       [this.#overlapped ? 'maxInFlightOverlapping' : 'maxInFlight']: stats.maxInFlight,
     };
   }
 
+  /** The poller's own listings: those after the probe's. */
+  #pollerListCalls(): ListCall[] {
+    return this.simulator.stats().listCalls.slice(this.#probeListCalls);
+  }
+
+  /** Processes that read Weiban trusting its time filter, from their 'polling modes' lines. */
+  #trustedTimeFilter(): number {
+    return this.logs.filter(
+      (line) => line.startsWith('info polling modes') && line.includes('"exactTimeFilter":true'),
+    ).length;
+  }
+
+  #modeCoverage(): Coverage {
+    const larger = this.#pollerListCalls().some((call) => call.limit > this.schedule.pageSize);
+    return {
+      probed: this.schedule.probed === true ? 1 : 0,
+      'mode.largerPages': larger ? 1 : 0,
+      'mode.exactTimeFilter': this.#trustedTimeFilter() > 0 ? 1 : 0,
+      [`timeFilter.${this.#timeFilter}`]: 1,
+    };
+  }
+
+  get #timeFilter(): TimeFilter {
+    return timeFilterOf(this.schedule);
+  }
+
+  /**
+   * The poller uses the modes the findings prove and never one this Weiban contradicts
+   * (docs/guarantees.md#findings).
+   */
+  #checkModes(): void {
+    const v = this.violations;
+    if (this.#trustedTimeFilter() > 0 && this.#timeFilter !== 'exact') {
+      v.push(`the poller trusted a time filter that is ${this.#timeFilter}`);
+    }
+    // PAGE_SIZE, or the larger page the findings prove; a process whose read of the findings
+    // failed (an injected throttle) keeps to PAGE_SIZE until it reads them again.
+    const allowed = new Set([this.schedule.pageSize, this.#probedModes?.pageSize]);
+    for (const limit of new Set(this.#pollerListCalls().map((call) => call.limit))) {
+      if (!allowed.has(limit)) {
+        v.push(
+          `the poller listed with limit ${limit}; PAGE_SIZE and the findings allow ${[...allowed].join(' or ')}`,
+        );
+      }
+    }
+    if (this.#probedModes?.exactTimeFilter === true && this.#trustedTimeFilter() === 0) {
+      v.push('the findings prove the time filter exact, but no run trusted it');
+    }
+  }
+
   async verify(): Promise<Violations> {
     const v = this.violations;
+    this.#checkModes();
     if (process.env.FAULT_REPLAY !== undefined) {
       console.log(JSON.stringify(this.simulator.stats().listCalls));
       console.log(this.logs.filter((line) => !line.startsWith('debug')).join('\n'));
@@ -424,6 +537,10 @@ class ScheduleWorld {
     return process;
   }
 }
+
+/** A recorded schedule may spell it the older way (filterByTime). */
+const timeFilterOf = ({ timeFilter, filterByTime }: Schedule): TimeFilter =>
+  timeFilter ?? (filterByTime === false ? 'ignored' : 'exact');
 
 /** Every event id in the queue. moto delivers SNS to SQS synchronously, so no waiting is needed. */
 async function drain(sqs: SQSClient, queueUrl: string): Promise<string[]> {

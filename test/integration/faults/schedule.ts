@@ -1,4 +1,5 @@
 import fc from 'fast-check';
+import type { TimeFilter } from '../../../dev/simulator/index.js';
 
 /** A Weiban answer gone wrong, injected on the nth `form/user/list` call of a run. */
 export type WeibanFault = 'revoke' | '10052' | '10053' | '21902' | 'html502' | 'nonjson' | 'slow';
@@ -43,7 +44,19 @@ export interface Schedule {
   /** Weiban's answer time: enough of it and requests overlap, contesting the in-flight cap. */
   readonly latencyMs: number;
   readonly order: 'desc' | 'asc';
-  readonly filterByTime: boolean;
+  /** How Weiban's start_time/end_time bound submit_at; each variant the simulator plays. */
+  readonly timeFilter?: TimeFilter;
+  /** The older spelling in recorded schedules: true is 'exact', false is 'ignored'. */
+  readonly filterByTime?: boolean;
+  /** Weiban's largest `limit` (21901 above it): at least pageSize, or PAGE_SIZE itself fails. */
+  readonly maxLimit?: number;
+  /** Whether Weiban needs `form_id`; without it the listing covers the corp. */
+  readonly formIdRequired?: boolean;
+  /**
+   * `weiban-forms probe --save` ran before the first step, so the poller reads Weiban in the
+   * cheapest modes its findings prove for this Weiban (larger pages, a trusted time filter).
+   */
+  readonly probed?: boolean;
   readonly pageSize: number;
   readonly startMode: 'time' | 'now';
   readonly initial: readonly number[];
@@ -136,14 +149,29 @@ export const scheduleArb: fc.Arbitrary<Schedule> = fc
     { arbitrary: fc.integer({ min: 3, max: 6 }), weight: 1 },
   )
   .chain((forms) =>
-    fc.record({
-      forms: fc.constant(forms),
-      latencyMs: fc.constantFrom(0, 0, 30),
-      order: fc.constantFrom<Schedule['order']>('desc', 'asc'),
-      filterByTime: fc.boolean(),
-      pageSize: fc.integer({ min: 2, max: 6 }),
-      startMode: fc.constantFrom<Schedule['startMode']>('time', 'time', 'now'),
-      initial: perForm(forms, 14),
-      steps: fc.array(step(forms), { minLength: 1, maxLength: 4 }),
-    }),
+    fc.integer({ min: 2, max: 6 }).chain((pageSize) =>
+      fc.record({
+        forms: fc.constant(forms),
+        latencyMs: fc.constantFrom(0, 0, 30),
+        order: fc.constantFrom<Schedule['order']>('desc', 'asc'),
+        timeFilter: fc.oneof(
+          { arbitrary: fc.constantFrom<TimeFilter>('exact', 'ignored'), weight: 3 },
+          {
+            arbitrary: fc.constantFrom<TimeFilter>(
+              'exclusive-start',
+              'exclusive-end',
+              'exclusive-both',
+            ),
+            weight: 1,
+          },
+        ),
+        maxLimit: fc.integer({ min: pageSize, max: pageSize + 8 }),
+        formIdRequired: fc.boolean(),
+        probed: fc.integer({ min: 0, max: 2 }).map((n) => n === 0),
+        pageSize: fc.constant(pageSize),
+        startMode: fc.constantFrom<Schedule['startMode']>('time', 'time', 'now'),
+        initial: perForm(forms, 14),
+        steps: fc.array(step(forms), { minLength: 1, maxLength: 4 }),
+      }),
+    ),
   );
