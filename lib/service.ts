@@ -33,7 +33,7 @@ import { TokenProvider, type TokenStore } from './weiban/token.js';
 import { WeibanTransport, type RetryPolicy } from './weiban/transport.js';
 
 /** The last pass starts this long before the next scheduled invocation is due. */
-const NEXT_RUN_GUARD_MS = 3_000;
+export const NEXT_RUN_GUARD_MS = 3_000;
 
 export interface ServiceClients {
   readonly dynamo: DynamoDBDocumentClient;

@@ -72,6 +72,8 @@ export interface ProcessOptions {
   readonly journal: Journal;
   readonly config: Config;
   readonly clock: VirtualClock;
+  /** How much faster than real time the clock runs: the fault's times scale with it. */
+  readonly scale?: number;
   readonly simulator: WeibanSimulator;
   readonly plan: FaultPlan;
   readonly dynamoEndpoint: string;
@@ -142,29 +144,38 @@ export class LambdaProcess {
     });
   }
 
-  /** One invocation with `remainingMs` of Lambda time; Lambda kills the process at the deadline. */
-  async invoke(remainingMs: number): Promise<RunSummary | undefined> {
+  /**
+   * One invocation of `event` with `remainingMs` of Lambda time; Lambda kills the process at the
+   * deadline.
+   */
+  async invoke(remainingMs: number, event?: unknown): Promise<RunSummary | undefined> {
     if (this.dead) throw new Error('a dead process cannot be invoked');
     // A crash point counts calls within this invocation.
     for (const kind of Object.keys(this.#counts) as Kind[]) this.#counts[kind] = 0;
-    const deadline = Date.now() + remainingMs;
-    const kill = setTimeout(() => {
-      this.timedOut = true;
-      this.#die();
-    }, remainingMs);
+    // On the schedule's clock: a schedule of sub-minute passes runs it faster than real time.
+    const { clock } = this.#o;
+    const deadline = clock.now() + remainingMs;
+    const killer = new AbortController();
+    void clock.sleep(remainingMs, killer.signal).then(
+      () => {
+        this.timedOut = true;
+        this.#die();
+      },
+      () => undefined,
+    );
     try {
       const context = {
         awsRequestId: randomUUID(),
-        getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
+        getRemainingTimeInMillis: () => Math.max(0, deadline - clock.now()),
       } as Context;
-      return await this.#invoke(undefined, context);
+      return await this.#invoke(event, context);
     } catch (error: unknown) {
       this.#o.logs.push(
         `invocation failed ${error instanceof Error ? error.message : String(error)}`,
       );
       return undefined;
     } finally {
-      clearTimeout(kill);
+      killer.abort();
     }
   }
 
@@ -237,7 +248,7 @@ export class LambdaProcess {
         simulator.fault({ kind: 'truncated', endpoint: 'list' });
         return;
       case 'slow':
-        simulator.fault({ kind: 'slow', delayMs: 2_500, endpoint: 'list' });
+        simulator.fault({ kind: 'slow', delayMs: 2_500 * (this.#o.scale ?? 1), endpoint: 'list' });
         return;
     }
   }

@@ -4,7 +4,20 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createTable } from '../../../dev/table.js';
 import { REGRESSIONS } from './regressions.js';
 import { runSchedule, type Emulators } from './run-schedule.js';
-import type { Schedule } from './schedule.js';
+import type { Schedule, Step } from './schedule.js';
+
+/** Arrivals, late rows and a row inserted while paging; no fault. */
+const calmStep: Step = {
+  arrivals: [4, 2],
+  late: [1, 1],
+  whilePaging: { form: 0, afterPages: 1, count: 2, late: true },
+  weiban: [],
+  sns: { fault: 'none', times: 0 },
+  dynamo: { fault: 'none', nth: 0 },
+  crash: null,
+  invocation: 'single',
+  tight: false,
+};
 
 /**
  * Weiban as each variant the probe can meet, probed and saved before the first step: a late
@@ -21,19 +34,7 @@ const probedWeiban = (timeFilter: NonNullable<Schedule['timeFilter']>): Schedule
   pageSize: 3,
   startMode: 'time',
   initial: [9, 4],
-  steps: [
-    {
-      arrivals: [4, 2],
-      late: [1, 1],
-      whilePaging: { form: 0, afterPages: 1, count: 2, late: true },
-      weiban: [],
-      sns: { fault: 'none', times: 0 },
-      dynamo: { fault: 'none', nth: 0 },
-      crash: null,
-      invocation: 'single',
-      tight: false,
-    },
-  ],
+  steps: [calmStep],
 });
 
 describe('schedules that always run', () => {
@@ -91,4 +92,31 @@ describe('schedules that always run', () => {
       });
     },
   );
+
+  // Sub-minute passes (docs/guarantees.md#g10): a crash between a publish and its record, then
+  // two containers at once, each running passes until the next invocation is due.
+  it('keeps G1, G2 and G4 with passes every 4 s through a crash and an overlap', async () => {
+    const schedule: Schedule = {
+      ...probedWeiban('exact'),
+      probed: false,
+      intervalSeconds: 4,
+      steps: [
+        { ...calmStep, crash: { at: 'record', nth: 2, when: 'before' } },
+        {
+          ...calmStep,
+          arrivals: [3, 1],
+          whilePaging: null,
+          weiban: [{ fault: '10052', nth: 2 }],
+          invocation: 'overlap',
+        },
+      ],
+    };
+
+    const { violations, coverage } = await runSchedule(emulators, schedule, 9_510);
+
+    expect(violations).toEqual([]);
+    expect(coverage['crashes']).toBe(1);
+    // A crashed invocation returns no summary; the rest ran two passes each.
+    expect(coverage['passes']).toBeGreaterThan(coverage['invocations'] ?? Infinity);
+  });
 });

@@ -10,7 +10,7 @@ import { loadConfig } from '../../../lib/config.js';
 import type { RunSummary } from '../../../lib/model.js';
 import { probe } from '../../../lib/probe/probe.js';
 import { WireLog } from '../../../lib/probe/wire.js';
-import { createWeiban } from '../../../lib/service.js';
+import { createWeiban, NEXT_RUN_GUARD_MS } from '../../../lib/service.js';
 import { DynamoFindingsStore } from '../../../lib/store/findings.js';
 import { pollingModes, type PollingModes } from '../../../lib/weiban/findings.js';
 import { FORM_LIST_KEY } from '../../../lib/store/keys.js';
@@ -23,6 +23,8 @@ const BUDGET = 500;
 const CLEAN_RUNS = 4;
 /** The probe's default bound (weiban-forms probe --max-calls). */
 const PROBE_CALLS = 30;
+const SUB_MINUTE_SCALE = 10;
+const PASSES_PER_INVOCATION = 2;
 
 export interface Emulators {
   readonly dynamoEndpoint: string;
@@ -69,6 +71,7 @@ class ScheduleWorld {
   #overlapped = false;
   #lastSummaries: RunSummary[] = [];
   #invocations = 0;
+  #passes = 0;
   readonly #outcomes: Record<string, number> = {};
   /** The modes the probe's saved findings allow; the cautious ones when nothing was probed. */
   #probedModes: PollingModes | undefined;
@@ -101,7 +104,11 @@ class ScheduleWorld {
     const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
     const corpId = `corp-${index}-${Date.now().toString(36)}`;
     const formIds = Array.from({ length: schedule.forms }, (_, k) => index * 10 + k + 1);
-    const clock = new VirtualClock();
+    const intervalS = schedule.intervalSeconds ?? 60;
+    // Sub-minute passes sleep between them, on a clock ten times faster. The Lambda times the
+    // schedule sets are scaled with it, so they stand for as much real work.
+    const scale = intervalS < 60 ? SUB_MINUTE_SCALE : 1;
+    const clock = new VirtualClock({ scale });
     const simulator = new WeibanSimulator({
       clock,
       corpId,
@@ -140,10 +147,10 @@ class ScheduleWorld {
       LOOKBACK_SECONDS: String(LOOKBACK_S),
       PAGE_SIZE: String(schedule.pageSize),
       WEIBAN_MAX_PER_MINUTE: String(BUDGET),
-      DEADLINE_MARGIN_MS: '2000',
-      WEIBAN_REQUEST_TIMEOUT_MS: '5000',
-      // One pass per invocation: each step is one schedule tick.
-      POLL_INTERVAL_SECONDS: '60',
+      DEADLINE_MARGIN_MS: String(2_000 * scale),
+      WEIBAN_REQUEST_TIMEOUT_MS: String(5_000 * scale),
+      // 60: one pass per invocation, each step one schedule tick.
+      POLL_INTERVAL_SECONDS: String(intervalS),
     });
     return new ScheduleWorld(
       clock,
@@ -156,6 +163,24 @@ class ScheduleWorld {
       topic.queueUrl,
       config,
     );
+  }
+
+  get scale(): number {
+    return this.config.pollIntervalSeconds < 60 ? SUB_MINUTE_SCALE : 1;
+  }
+
+  /**
+   * The EventBridge event. With sub-minute passes, one dated so that PASSES_PER_INVOCATION
+   * passes fit before the next invocation is due: as if it started late, as EventBridge may.
+   */
+  #scheduledEvent(): unknown {
+    const intervalMs = this.config.pollIntervalSeconds * 1000;
+    if (intervalMs >= MINUTE_MS) return undefined;
+    const span = (PASSES_PER_INVOCATION - 1) * intervalMs + 1_000 + NEXT_RUN_GUARD_MS;
+    return {
+      id: `${this.corpId}-${this.#invocations}`,
+      time: new Date(this.clock.now() + span - MINUTE_MS).toISOString(),
+    };
   }
 
   get #nowS(): number {
@@ -294,7 +319,8 @@ class ScheduleWorld {
 
   async #invoke(process: LambdaProcess, remainingMs: number): Promise<RunSummary | undefined> {
     this.#invocations += 1;
-    const summary = await process.invoke(remainingMs);
+    const summary = await process.invoke(remainingMs * this.scale, this.#scheduledEvent());
+    this.#passes += summary?.passes ?? 0;
     for (const form of summary?.forms ?? [])
       this.#outcomes[form.outcome] = (this.#outcomes[form.outcome] ?? 0) + 1;
     return summary;
@@ -311,6 +337,7 @@ class ScheduleWorld {
       schedules: 1,
       steps: steps.length,
       invocations: this.#invocations,
+      passes: this.#passes,
       crashes: this.#processes.filter((process) => process.crashed && !process.timedOut).length,
       deadlineKills: this.#processes.filter((process) => process.timedOut).length,
       recordFailures: this.#processes.filter((process) => process.recordFault).length,
@@ -526,6 +553,7 @@ class ScheduleWorld {
     const process = new LambdaProcess({
       config: this.config,
       clock: this.clock,
+      scale: this.scale,
       simulator: this.simulator,
       plan: this.plan,
       dynamoEndpoint: this.emulators.dynamoEndpoint,

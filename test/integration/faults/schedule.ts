@@ -58,6 +58,11 @@ export interface Schedule {
    */
   readonly probed?: boolean;
   readonly pageSize: number;
+  /**
+   * POLL_INTERVAL_SECONDS: below 60, each invocation runs passes until the next is due
+   * (docs/guarantees.md#g10), on a clock running ten times faster. Absent: 60, one pass.
+   */
+  readonly intervalSeconds?: number;
   readonly startMode: 'time' | 'now';
   readonly initial: readonly number[];
   readonly steps: readonly Step[];
@@ -169,6 +174,7 @@ export const scheduleArb: fc.Arbitrary<Schedule> = fc
         formIdRequired: fc.boolean(),
         probed: fc.integer({ min: 0, max: 2 }).map((n) => n === 0),
         pageSize: fc.constant(pageSize),
+        intervalSeconds: fc.constantFrom(60, 60, 60, 60, 4, 7),
         startMode: fc.constantFrom<Schedule['startMode']>('time', 'time', 'now'),
         initial: perForm(forms, 14),
         steps: fc.array(step(forms), { minLength: 1, maxLength: 4 }),
