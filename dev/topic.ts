@@ -71,8 +71,10 @@ export interface ReceivedMessage {
 }
 
 /**
- * Receives and deletes messages until `expected` have arrived (then stops) or the queue has
- * stayed empty for `idleMs`. Returns them in arrival order.
+ * Receives and deletes messages until `expected` have arrived (then stops) or a long poll has
+ * come back empty once the queue has been quiet for `idleMs`. Returns them in arrival order.
+ * The quiet time starts after the last batch is deleted, and a batch is always followed by
+ * another look: a slow delete never ends the drain with messages still queued.
  */
 export async function receiveAll(
   sqs: SQSClient,
@@ -80,22 +82,23 @@ export async function receiveAll(
   { expected, idleMs = 2_000 }: { expected?: number; idleMs?: number } = {},
 ): Promise<ReceivedMessage[]> {
   const received: ReceivedMessage[] = [];
-  let idleSince = Date.now();
+  let quietSince = Date.now();
   while (expected === undefined || received.length < expected) {
-    const remainingIdleMs = idleMs - (Date.now() - idleSince);
-    if (remainingIdleMs <= 0) break;
+    const quietLeftMs = idleMs - (Date.now() - quietSince);
     const { Messages: messages = [] } = await sqs.send(
       new ReceiveMessageCommand({
         QueueUrl: queueUrl,
         MaxNumberOfMessages: 10,
         // Always a long poll, even for a short look: "no message" must mean none arrived.
-        WaitTimeSeconds: Math.min(20, Math.max(1, Math.floor(remainingIdleMs / 1000))),
+        WaitTimeSeconds: Math.min(20, Math.max(1, Math.ceil(quietLeftMs / 1000))),
         MessageAttributeNames: ['All'],
         MessageSystemAttributeNames: ['All'],
       }),
     );
-    if (messages.length === 0) continue;
-    idleSince = Date.now();
+    if (messages.length === 0) {
+      if (Date.now() - quietSince >= idleMs) break;
+      continue;
+    }
     received.push(...messages.map(parseMessage));
     const entries = messages.flatMap((message, index) =>
       message.ReceiptHandle === undefined
@@ -105,6 +108,7 @@ export async function receiveAll(
     if (entries.length > 0) {
       await sqs.send(new DeleteMessageBatchCommand({ QueueUrl: queueUrl, Entries: entries }));
     }
+    quietSince = Date.now();
   }
   return received;
 }
