@@ -132,6 +132,8 @@ export interface ServiceOptions extends Omit<
   readonly log: Log;
   /** The Weiban side, when the caller built it (to reach its token or limiter); else built here. */
   readonly weiban?: WeibanSide;
+  /** The shortest lease term (LEASE_FLOOR_MS): a test on a clock faster than real time scales it. */
+  readonly leaseFloorMs?: number;
   /** The form state, ledger and publisher; the table's and the topic's unless given (the benchmark keeps them in memory). */
   readonly stores?: {
     readonly forms: FormStateStore;
@@ -193,6 +195,7 @@ export function createPollService(options: ServiceOptions): PollService {
             settings: {
               ...config,
               deadlineMarginMs,
+              ...(options.leaseFloorMs !== undefined && { leaseFloorMs: options.leaseFloorMs }),
               pace: {
                 minMs: intervalMs,
                 perMinute: config.maxPerMinute,

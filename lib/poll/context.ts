@@ -30,6 +30,8 @@ export interface PollSettings {
   readonly answerFormIds: readonly number[] | 'all';
   /** The fastest a form is polled (POLL_INTERVAL_SECONDS), and Weiban's budget a minute. */
   readonly pace: PaceSettings;
+  /** The shortest lease term; LEASE_FLOOR_MS unless a test's faster clock scales it. */
+  readonly leaseFloorMs?: number;
 }
 
 export interface PollerDeps {

@@ -15,13 +15,16 @@ import { WindowPager, type PageRead } from './pager.js';
 import type { PollerDeps, RunContext } from './context.js';
 import { initialState, planWindow, sameRecent, trimRecent } from './window.js';
 
+/** The shortest lease term (docs/guarantees.md#g2). */
+export const LEASE_FLOOR_MS = 15_000;
+
 /**
  * How long a lease lasts: short, so that a successor takes over a crashed run's form within
  * about one pass interval (docs/guarantees.md#g2). The run renews it before each page it
  * publishes once half of it is gone, so a live run's lease never lapses between pages.
  */
-export function leaseTermMs(intervalMs: number): number {
-  return Math.max(15_000, intervalMs + 5_000);
+export function leaseTermMs(intervalMs: number, floorMs = LEASE_FLOOR_MS): number {
+  return Math.max(floorMs, intervalMs + 5_000);
 }
 
 /** How one form's run ended. */
@@ -212,7 +215,8 @@ export class FormRun {
   }
 
   #leaseTerm(): number {
-    return leaseTermMs(this.#deps.settings.pace.minMs);
+    const { pace, leaseFloorMs } = this.#deps.settings;
+    return leaseTermMs(pace.minMs, leaseFloorMs);
   }
 
   async #deliver(rows: readonly Delivery[]): Promise<void> {

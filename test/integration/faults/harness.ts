@@ -19,6 +19,7 @@ import type { Config } from '../../../lib/config.js';
 import { pollHandler } from '../../../lib/handler.js';
 import type { RunSummary } from '../../../lib/model.js';
 import { metrics } from '../../../lib/observability.js';
+import { LEASE_FLOOR_MS } from '../../../lib/poll/form-run.js';
 import { createPollService } from '../../../lib/service.js';
 import type { CrashPoint, DynamoFault, SnsFault, Step, WeibanFault } from './schedule.js';
 
@@ -136,6 +137,8 @@ export class LambdaProcess {
       clock: options.clock,
       fetch: this.#fetch,
       retry: { attempts: 4, baseDelayMs: 5, maxDelayMs: 20 },
+      // On a faster clock, a lease lasts as much real time as in production.
+      leaseFloorMs: LEASE_FLOOR_MS * (options.scale ?? 1),
     });
     this.#invoke = pollHandler(service, {
       log: quiet,

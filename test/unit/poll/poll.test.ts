@@ -732,6 +732,25 @@ describe('poll: concurrent runs (G2)', () => {
     expect(stateOf(t.forms).lease).toBeUndefined();
   });
 
+  it('takes a lease of leaseFloorMs when given, for a clock that runs faster than real time', async () => {
+    const t = setup({ pageSize: 2, leaseFloorMs: 150_000 });
+    t.seed({ formId: 842, cursor: NOW_S - 3_600, origin: NOW_S - 3_600 });
+    t.weiban.add(...submitters(6, { newestAt: NOW_S - 10 }));
+    const leases: number[] = [];
+    t.weiban.beforePage = () => {
+      const lease = stateOf(t.forms).lease;
+      if (lease !== undefined) leases.push(lease.until - t.clock.now());
+    };
+
+    await t.run();
+
+    expect(leases.length).toBeGreaterThan(0);
+    for (const left of leases) {
+      expect(left).toBeGreaterThan(leaseTermMs(0));
+      expect(left).toBeLessThanOrEqual(150_000);
+    }
+  });
+
   it('stops publishing when its lease lapsed, and a successor delivers the rest once', async () => {
     const t = setup({ pageSize: 2 });
     t.seed({ formId: 842, cursor: NOW_S - 3_600, origin: NOW_S - 3_600 });
