@@ -8,6 +8,7 @@ import { loadConfig } from '../lib/config.js';
 import { formLines, recordRun } from '../lib/observability.js';
 import { MetricSpy } from './costs.js';
 import { createPollService, createWeiban } from '../lib/service.js';
+import type { WeibanFindings } from '../lib/weiban/findings.js';
 import { BenchLog } from './deployment.js';
 import { EventClock } from './event-clock.js';
 import {
@@ -48,6 +49,11 @@ export interface CorpShape {
   readonly seed: number;
   /** Configuration variables on top of the model's own (docs/guarantees.md#config). */
   readonly env?: Readonly<Record<string, string>>;
+  /**
+   * Weiban lists the corp without `form_id`, and stored findings prove it: the corp-wide
+   * listing (docs/guarantees.md#corp-wide). Otherwise no findings, the cautious modes.
+   */
+  readonly corpWide?: boolean;
 }
 
 export interface Spread {
@@ -114,6 +120,7 @@ export async function simulateCorp(shape: CorpShape): Promise<CorpResult> {
     clock,
     latencyMs: WEIBAN_LATENCY_MS,
     seed: shape.seed,
+    formIdRequired: shape.corpWide !== true,
   });
   const formIds = Array.from({ length: shape.forms }, (_, index) => 5001 + index);
   for (const formId of formIds) simulator.addForm(formId);
@@ -143,10 +150,13 @@ export async function simulateCorp(shape: CorpShape): Promise<CorpResult> {
     const isList = url.pathname.endsWith('/form/user/list');
     if (isList) listCalls.push(clock.now());
     if (isList && url.searchParams.get('offset') === '0') {
-      const formId = Number(url.searchParams.get('form_id'));
-      const times = firstPages.get(formId) ?? [];
-      times.push(clock.now());
-      firstPages.set(formId, times);
+      const formId = url.searchParams.get('form_id');
+      // A listing without form_id reads every form's window at once.
+      for (const listed of formId === null ? formIds : [Number(formId)]) {
+        const times = firstPages.get(listed) ?? [];
+        times.push(clock.now());
+        firstPages.set(listed, times);
+      }
     }
     return simulator.fetch(input, init);
   };
@@ -174,8 +184,17 @@ export async function simulateCorp(shape: CorpShape): Promise<CorpResult> {
     log,
     clock,
     weiban,
-    // No probe findings: the cautious modes, as a corp that never ran the probe.
-    stores: { forms, ledger, publisher, findings: { load: () => Promise.resolve(undefined) } },
+    // No probe findings, the cautious modes, as a corp that never ran the probe; or findings
+    // that prove the corp-wide listing and nothing else, so its figures show that mode alone.
+    stores: {
+      forms,
+      ledger,
+      publisher,
+      findings: {
+        load: () =>
+          Promise.resolve(shape.corpWide === true ? corpWideFindings(formIds) : undefined),
+      },
+    },
   });
 
   const measureFrom = START_MS + shape.warmMinutes * MINUTE_MS;
@@ -394,3 +413,40 @@ export function spread(values: readonly number[]): Spread {
 
 const mean = (values: readonly number[]): number =>
   values.length === 0 ? 0 : values.reduce((sum, value) => sum + value, 0) / values.length;
+
+/** What `weiban-forms probe --save` stores for a Weiban whose only proven fact is `form_id` optional. */
+function corpWideFindings(formIds: readonly number[]): WeibanFindings {
+  const unasked = {
+    claim: 'not asked by the benchmark',
+    verdict: 'undetermined' as const,
+    summary: 'the benchmark measures the corp-wide listing alone',
+    evidence: [],
+  };
+  return {
+    version: 1,
+    corpId: 'sim-corp',
+    formId: formIds[0] ?? 1,
+    learnedAt: START_MS,
+    baseUrl: 'http://weiban.invalid',
+    calls: 0,
+    maxCalls: 30,
+    order: unasked,
+    timeFilter: unasked,
+    startInclusive: unasked,
+    endInclusive: unasked,
+    largestLimit: { ...unasked, searchedUpTo: 1000 },
+    formIdOptional: {
+      claim: 'form_id is optional: without it Weiban lists every form of the corp',
+      verdict: 'confirmed',
+      summary: 'the simulator lists every form without form_id',
+      evidence: [],
+      formsSeen: formIds.slice(0, 2),
+      documentedFields: true,
+      windowOnSubmitAt: 'confirmed',
+      windowInclusive: 'confirmed',
+    },
+    expiresIn: unasked,
+    tokenLifetime: unasked,
+    newTokenEndsOld: unasked,
+  };
+}

@@ -19,7 +19,8 @@ export interface Log {
 
 /** One page of a form's submitters, `status=submit`, in a submit_at window. */
 export interface SubmitterQuery {
-  readonly formId: number;
+  /** Absent: every form of the corp, once the probe proved `form_id` optional. */
+  readonly formId?: number;
   /** Unix seconds, inclusive on our side; Weiban's own bound semantics are unknown. */
   readonly startTime: number;
   readonly endTime: number;

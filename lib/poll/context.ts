@@ -24,6 +24,11 @@ export interface PollSettings {
    * findings): the window goes as it is, and rows are not filtered by submit_at again.
    */
   readonly exactTimeFilter?: boolean;
+  /**
+   * The findings allow one listing without `form_id` for the corp: a pass lists its quiet forms
+   * together (lib/poll/corp-scan.ts). Default false.
+   */
+  readonly corpWide?: boolean;
   /** Below this much Lambda time left, no new page is started (docs/guarantees.md#g6). */
   readonly deadlineMarginMs: number;
   readonly emitResubmissions: boolean;
@@ -46,7 +51,7 @@ export interface PollerDeps {
   readonly schedule: PollSchedule;
   /**
    * The polling modes the probe's stored findings allow, asked at the start of each pass; they
-   * set `pageSize` and `exactTimeFilter`. Without it, the settings as given.
+   * set `pageSize`, `exactTimeFilter` and `corpWide`. Without it, the settings as given.
    */
   readonly modes?: { current(): Promise<PollingModes> };
   /** Forms polled at once; Weiban's own cap is enforced by the limiter beneath. */

@@ -8,6 +8,7 @@ import {
   type FormOutcome,
   type FormState,
   type FormSummary,
+  type Window,
 } from '../model.js';
 import type { Guard, StateChange } from '../ports.js';
 import { deliver, deliveries, requireAllPublished, triage, type Delivery } from './deliver.js';
@@ -25,6 +26,27 @@ export const LEASE_FLOOR_MS = 15_000;
  */
 export function leaseTermMs(intervalMs: number, floorMs = LEASE_FLOOR_MS): number {
   return Math.max(floorMs, intervalMs + 5_000);
+}
+
+/**
+ * What a window read to its end changes: the cursor moves to the window's end, and the cache of
+ * recent records keeps what is still inside the next lookback.
+ */
+export function windowDone(
+  state: FormState,
+  plan: Window,
+  known: ReadonlyMap<number, number>,
+  lookbackSeconds: number,
+): StateChange & { readonly cursor: number } {
+  const cursor = Math.max(state.cursor, plan.end);
+  const recent = trimRecent([...known], cursor - lookbackSeconds);
+  return {
+    cursor,
+    continuation: null,
+    error: null,
+    ok: true,
+    ...(!sameRecent(recent, state.recent) && { recent }),
+  };
 }
 
 /** How one form's run ended. */
@@ -229,18 +251,8 @@ export class FormRun {
   }
 
   async #complete(state: FormState, plan: Continuation): Promise<FormResult> {
-    const cursor = Math.max(state.cursor, plan.end);
-    const recent = trimRecent(
-      [...this.#known(state)],
-      cursor - this.#deps.settings.lookbackSeconds,
-    );
-    const change: StateChange = {
-      cursor,
-      continuation: null,
-      error: null,
-      ok: true,
-      ...(!sameRecent(recent, state.recent) && { recent }),
-    };
+    const change = windowDone(state, plan, this.#known(state), this.#deps.settings.lookbackSeconds);
+    const { cursor } = change;
     if (this.#leased) {
       await this.#deps.forms.commit(
         this.#formId,

@@ -55,6 +55,7 @@ export class PollingModesSource {
       this.#log.info('polling modes', {
         pageSize: modes.pageSize,
         exactTimeFilter: modes.exactTimeFilter,
+        corpWideListing: modes.corpWideListing,
         reasons: modes.reasons,
       });
     }

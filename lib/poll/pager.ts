@@ -1,7 +1,7 @@
 import type { Continuation } from '../model.js';
 import type { SubmitterSource } from '../ports.js';
 import { MalformedResponseError } from '../weiban/errors.js';
-import { assessPage, type PageAssessment } from './window.js';
+import { assessPage, rowKey, type PageAssessment } from './window.js';
 
 // Full pages in a row that bring no row unseen in this pass: Weiban is ignoring `offset`.
 const STALLED_PAGES = 3;
@@ -33,7 +33,11 @@ export interface PagingStopped {
 }
 
 export interface PagerOptions {
-  readonly formId: number;
+  /**
+   * The form listed by its `form_id`, or the forms a listing without `form_id` is read for
+   * (the corp-wide listing, lib/poll/corp-scan.ts); rows of other forms are skipped.
+   */
+  readonly formId: number | ReadonlySet<number>;
   /** The frozen window and where to start in it (docs/guarantees.md#g3). */
   readonly window: Continuation;
   readonly pageSize: number;
@@ -55,7 +59,7 @@ interface Pass {
   /** Rows this pass met that no earlier page of the run had. */
   unseen: number;
   stalled: number;
-  readonly seenThisPass: Set<number>;
+  readonly seenThisPass: Set<string>;
   /** A second pass stops once it has found this many unseen rows and reached this offset. */
   readonly until?: { readonly unseen: number; readonly offset: number };
 }
@@ -69,8 +73,8 @@ interface Pass {
  */
 export class WindowPager {
   readonly #o: PagerOptions;
-  /** Every u_id read in this run: the second pass meets the first pass's rows by design. */
-  readonly #seen = new Set<number>();
+  /** Every row read in this run (rowKey): the second pass meets the first pass's rows by design. */
+  readonly #seen = new Set<string>();
   #pass: Pass;
   #catchingUp = false;
   #baseline: number | undefined;
@@ -106,7 +110,7 @@ export class WindowPager {
     const offset = pass.offset;
     const page = await source.listSubmitters(
       {
-        formId,
+        ...(typeof formId === 'number' && { formId }),
         // One second early unless the probe proved Weiban's start bound inclusive.
         startTime: exact ? window.start : Math.max(0, window.start - 1),
         endTime: window.end,
@@ -126,10 +130,10 @@ export class WindowPager {
       handled: this.#seen,
       filterByTime: !exact,
     });
-    const fresh = page.result.filter((row) => !pass.seenThisPass.has(row.u_id)).length;
+    const fresh = page.result.filter((row) => !pass.seenThisPass.has(rowKey(row))).length;
     for (const row of page.result) {
-      this.#seen.add(row.u_id);
-      pass.seenThisPass.add(row.u_id);
+      this.#seen.add(rowKey(row));
+      pass.seenThisPass.add(rowKey(row));
     }
     pass.repeats += assessment.repeated;
     pass.unseen += page.result.length - assessment.repeated;

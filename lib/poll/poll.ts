@@ -10,11 +10,12 @@ import {
 } from '../model.js';
 import type { StateChange } from '../ports.js';
 import type { PollerDeps, RunContext } from './context.js';
+import { scanCorp } from './corp-scan.js';
 import { FormRun, type FormResult } from './form-run.js';
-import type { DueForm } from './schedule.js';
+import { CORP_LISTING_FORMS, type DueForm } from './schedule.js';
 
 // DynamoDB: BatchGetItem takes 100 keys; the first request also carries the form list.
-const STATES_PER_READ = 100;
+const STATES_PER_READ = CORP_LISTING_FORMS;
 
 /**
  * Polls the forms of the form list, longest since polled first: reads each form's frozen window
@@ -38,13 +39,10 @@ export async function poll(
     known = (await deps.forms.read(list.formIds, false)).states;
     schedule.learn(known);
   }
-  const due = schedule.due(
-    list.formIds,
-    started,
-    settings.pace,
-    settings.lookbackSeconds,
+  const due = schedule.due(list.formIds, started, settings.pace, settings.lookbackSeconds, {
     firstPass,
-  );
+    corpWide: settings.corpWide === true,
+  });
   const summaries: FormSummary[] = [];
   for (let first = 0; first < due.length; first += STATES_PER_READ) {
     const forms = due.slice(first, first + STATES_PER_READ);
@@ -59,11 +57,18 @@ export async function poll(
         forms.map(({ formId }) => formId),
         first === 0,
       ));
-    const results = new Map<number, FormResult>();
+    const views = new Map(
+      forms.map(({ formId }) => [formId, schedule.overlay(states.get(formId))]),
+    );
+    // One listing for the quiet forms when the findings allow it; the rest get their own runs.
+    const results =
+      settings.corpWide === true
+        ? await scanCorp(deps, ctx, forms, views)
+        : new Map<number, FormResult>();
     await pMap(
-      forms,
+      forms.filter(({ formId }) => !results.has(formId)),
       async ({ formId, lookbackSeconds }) => {
-        const state = schedule.overlay(states.get(formId));
+        const state = views.get(formId);
         results.set(formId, await new FormRun(deps, ctx, formId, state, lookbackSeconds).run());
       },
       { concurrency: deps.formConcurrency ?? 8 },
@@ -89,11 +94,14 @@ export async function poll(
   };
 }
 
-/** The settings for this pass, with the page size and time window the findings allow. */
+/** The settings for this pass, with the page size, time window and listing the findings allow. */
 async function withModes(deps: PollerDeps): Promise<PollerDeps> {
   if (deps.modes === undefined) return deps;
-  const { pageSize, exactTimeFilter } = await deps.modes.current();
-  return { ...deps, settings: { ...deps.settings, pageSize, exactTimeFilter } };
+  const { pageSize, exactTimeFilter, corpWideListing } = await deps.modes.current();
+  return {
+    ...deps,
+    settings: { ...deps.settings, pageSize, exactTimeFilter, corpWide: corpWideListing },
+  };
 }
 
 /**

@@ -2,6 +2,9 @@ import type { FormList, FormState } from '../model.js';
 import type { StateChange } from '../ports.js';
 import { cadence, HOT_FOR_MS, isDue, lookbackFor, type Cadence } from './cadence.js';
 
+/** Forms one corp-wide listing serves: a pass reads states, and lists, a hundred at a time. */
+export const CORP_LISTING_FORMS = 100;
+
 /** What this process knows of a form between passes. */
 interface FormMemory {
   /** When a pass last got to it (epoch ms). */
@@ -66,10 +69,15 @@ export class PollSchedule {
     this.#learned = true;
   }
 
-  /** The pace for the forms there are now. */
-  cadence(formIds: readonly number[], now: number, pace: PaceSettings): Cadence {
+  /**
+   * The pace for the forms there are now. With the corp-wide listing, one listing serves up to
+   * a hundred forms (a pass's batch), so the quiet ones cost a call per hundred; a hot form is
+   * still counted at a call of its own, which its new rows may need.
+   */
+  cadence(formIds: readonly number[], now: number, pace: PaceSettings, corpWide = false): Cadence {
     const hot = formIds.filter((formId) => this.#isHot(formId, now)).length;
-    return cadence({ hot, cold: formIds.length - hot }, pace);
+    const listings = Math.ceil(formIds.length / CORP_LISTING_FORMS);
+    return cadence({ hot, cold: corpWide ? listings : formIds.length - hot }, pace);
   }
 
   /**
@@ -81,9 +89,9 @@ export class PollSchedule {
     now: number,
     pace: PaceSettings,
     lookbackSeconds: number,
-    firstPass = true,
+    { firstPass = true, corpWide = false }: { firstPass?: boolean; corpWide?: boolean } = {},
   ): DueForm[] {
-    const { hotMs, coldMs } = this.cadence(formIds, now, pace);
+    const { hotMs, coldMs } = this.cadence(formIds, now, pace, corpWide);
     const periodMs = pace.periodMs ?? 60_000;
     return formIds
       .filter((formId) => {

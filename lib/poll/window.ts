@@ -23,8 +23,15 @@ export function planWindow(state: FormState, nowS: number, lookbackSeconds: numb
   return { start, end: Math.max(nowS, start), offset: 0 };
 }
 
+/**
+ * A row's identity within one listing. `u_id` is the form–customer relation; whether it is
+ * unique across forms is not documented, so a listing of several forms keys by both.
+ */
+export const rowKey = (row: Pick<Submitter, 'form_id' | 'u_id'>): string =>
+  `${row.form_id}:${row.u_id}`;
+
 export interface PageAssessment {
-  /** Rows of this form, in the window, with status `submit`, not already handled this run. */
+  /** Rows of the form(s) listed, in the window, with status `submit`, not already handled this run. */
   readonly candidates: readonly Submitter[];
   /** Rows seen before in this run (rows shift between pages while new ones arrive). */
   readonly repeated: number;
@@ -45,36 +52,41 @@ export interface PageAssessment {
  * only a short page ends the window.
  */
 export function assessPage(input: {
-  readonly formId: number;
+  /** The form listed, or the forms a listing of the whole corp is read for. */
+  readonly formId: number | ReadonlySet<number>;
   readonly window: Window;
   readonly offset: number;
   readonly limit: number;
   readonly total: number;
   readonly rows: readonly Submitter[];
-  readonly handled: ReadonlySet<number>;
+  /** rowKey of every row already handled this run. */
+  readonly handled: ReadonlySet<string>;
   /** Whether rows outside the window are skipped; false once Weiban's window proved exact. */
   readonly filterByTime?: boolean;
 }): PageAssessment {
   const { formId, window, offset, limit, total, rows, handled } = input;
   const filterByTime = input.filterByTime ?? true;
   const candidates: Submitter[] = [];
-  const inPage = new Set<number>();
+  const inPage = new Set<string>();
+  const listed =
+    typeof formId === 'number' ? (id: number) => id === formId : (id: number) => formId.has(id);
   let repeated = 0;
   let skipped = 0;
   for (const row of rows) {
-    if (handled.has(row.u_id) || inPage.has(row.u_id)) {
+    const key = rowKey(row);
+    if (handled.has(key) || inPage.has(key)) {
       repeated += 1;
       continue;
     }
     if (
-      row.form_id !== formId ||
+      !listed(row.form_id) ||
       row.status !== 'submit' ||
       (filterByTime && (row.submit_at < window.start || row.submit_at > window.end))
     ) {
       skipped += 1;
       continue;
     }
-    inPage.add(row.u_id);
+    inPage.add(key);
     candidates.push(row);
   }
   const read = offset + rows.length;

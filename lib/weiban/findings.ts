@@ -111,10 +111,10 @@ export interface PollingModes {
    */
   readonly exactTimeFilter: boolean;
   /**
-   * The evidence allows one listing without form_id for every form of the corp. The poller
-   * does not use it yet: it still lists each form on its own (docs/guarantees.md#findings).
-   * Whether that listing's window is exact is `formIdOptional.windowInclusive`, apart from
-   * `exactTimeFilter`, which is about the listing of one form.
+   * The evidence allows one listing without form_id for every form of the corp: a pass lists
+   * its quiet forms together and gives a form its own listing only when that listing shows it
+   * something new (lib/poll/corp-scan.ts, docs/guarantees.md#corp-wide). That listing is always
+   * filtered again by submit_at: `exactTimeFilter` is about the listing of one form.
    */
   readonly corpWideListing: boolean;
   /** Why each mode is what it is, one sentence each, for logs and the operator. */
@@ -192,11 +192,11 @@ function corpWideMode(
   }
   return {
     on: true,
-    reason: `one listing for the corp is allowed, but the poller does not use it yet and lists each form: without form_id Weiban listed forms ${f.formsSeen.join(', ')} and kept to the time window (${learnedFrom(findings)})`,
+    reason: `one listing for the corp's quiet forms each pass: without form_id Weiban listed forms ${f.formsSeen.join(', ')} and kept to the time window (${learnedFrom(findings)})`,
   };
 }
 
-/** The listing of one form, the only one the poller makes. */
+/** The listing of one form (the corp-wide listing is always filtered again). */
 function exactMode(
   findings: WeibanFindings | undefined,
   { trustTimeFilter }: ModeSettings,

@@ -1,6 +1,7 @@
 import type { SubmitterQuery } from '../../lib/ports.js';
 import type { Submission, Submitter, SubmitterPage } from '../../lib/model.js';
 import type { SubmitterSource } from '../../lib/ports.js';
+import { WeibanApiError } from '../../lib/weiban/errors.js';
 
 /**
  * How start_time/end_time bound submit_at: 'exact' keeps start ≤ submit_at ≤ end, an
@@ -12,7 +13,7 @@ export type FakeTimeFilter =
 /**
  * An in-process Weiban for unit tests: rows newest first, the time filter inclusive (unless
  * `timeFilter` says otherwise), paging by limit/offset. `beforePage` runs before each answer,
- * to insert rows or throw.
+ * to insert rows or throw. Without `form_id`, a listing holds every form's rows.
  */
 export class FakeWeiban implements SubmitterSource {
   readonly rows: Submitter[] = [];
@@ -22,6 +23,8 @@ export class FakeWeiban implements SubmitterSource {
   answers: ((formId: number, uId: number) => Submission[]) | undefined;
   answerCalls = 0;
   ignoreOffset = false;
+  /** Whether a listing may leave form_id out; false answers it with 21901, as Weiban may. */
+  formIdOptional = true;
 
   add(...rows: Submitter[]): this {
     this.rows.push(...rows);
@@ -35,9 +38,16 @@ export class FakeWeiban implements SubmitterSource {
     } catch (error: unknown) {
       return Promise.reject(error instanceof Error ? error : new Error(String(error)));
     }
+    if (query.formId === undefined && !this.formIdOptional) {
+      return Promise.reject(new WeibanApiError('form/user/list', 21901, 'form_id is required'));
+    }
     const matching = this.rows
-      .filter((row) => row.form_id === query.formId && this.#inWindow(row.submit_at, query))
-      .sort((a, b) => b.submit_at - a.submit_at || b.u_id - a.u_id);
+      .filter(
+        (row) =>
+          (query.formId === undefined || row.form_id === query.formId) &&
+          this.#inWindow(row.submit_at, query),
+      )
+      .sort((a, b) => b.submit_at - a.submit_at || b.u_id - a.u_id || b.form_id - a.form_id);
     const offset = this.ignoreOffset ? 0 : query.offset;
     return Promise.resolve({
       total: matching.length,
@@ -63,6 +73,11 @@ export class FakeWeiban implements SubmitterSource {
     } catch (error: unknown) {
       return Promise.reject(error instanceof Error ? error : new Error(String(error)));
     }
+  }
+
+  /** Listings made without form_id: the corp-wide listing. */
+  corpPages(): number {
+    return this.queries.filter((query) => query.formId === undefined).length;
   }
 
   pagesFor(formId: number): number {

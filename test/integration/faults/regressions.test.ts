@@ -93,6 +93,41 @@ describe('schedules that always run', () => {
     },
   );
 
+  // One listing for the corp's quiet forms (docs/guarantees.md#corp-wide): new rows, late rows and
+  // rows landing while the listing pages, through a crash between a publish and its record, then
+  // an overlap of two containers and a refused request.
+  it('keeps G1, G2 and G4 with one corp-wide listing a pass, through a crash and an overlap', async () => {
+    const quiet = { ...calmStep, whilePaging: null };
+    const schedule: Schedule = {
+      ...probedWeiban('exact'),
+      forms: 3,
+      initial: [5, 3, 0],
+      steps: [
+        { ...quiet, arrivals: [2, 1, 0], late: [0, 1, 0] },
+        {
+          ...quiet,
+          arrivals: [3, 0, 1],
+          late: [1, 0, 0],
+          whilePaging: { form: 1, afterPages: 1, count: 2, late: true },
+          crash: { at: 'record', nth: 1, when: 'before' },
+        },
+        {
+          ...quiet,
+          arrivals: [0, 2, 2],
+          late: [0, 0, 1],
+          weiban: [{ fault: '10052', nth: 1 }],
+          invocation: 'overlap',
+        },
+        { ...quiet, arrivals: [0, 0, 0], late: [0, 0, 0] },
+      ],
+    };
+
+    const { violations, coverage } = await runSchedule(emulators, schedule, 9_520);
+
+    expect(violations).toEqual([]);
+    expect(coverage).toMatchObject({ probed: 1, 'mode.corpWide': 1, crashes: 1 });
+  });
+
   // Sub-minute passes (docs/guarantees.md#g10): a crash between a publish and its record, then
   // two containers at once, each running passes until the next invocation is due.
   it('keeps G1, G2 and G4 with passes every 4 s through a crash and an overlap', async () => {

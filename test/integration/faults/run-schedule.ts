@@ -387,6 +387,11 @@ class ScheduleWorld {
     return this.simulator.stats().listCalls.slice(this.#probeListCalls);
   }
 
+  /** The poller's listings without form_id: the corp-wide listing. */
+  #corpListings(): number {
+    return this.#pollerListCalls().filter((call) => call.formId === undefined).length;
+  }
+
   /** Processes that read Weiban trusting its time filter, from their 'polling modes' lines. */
   #trustedTimeFilter(): number {
     return this.logs.filter(
@@ -400,6 +405,7 @@ class ScheduleWorld {
       probed: this.#probedModes === undefined ? 0 : 1,
       'mode.largerPages': larger ? 1 : 0,
       'mode.exactTimeFilter': this.#trustedTimeFilter() > 0 ? 1 : 0,
+      'mode.corpWide': this.#corpListings() > 0 ? 1 : 0,
       [`timeFilter.${this.#timeFilter}`]: 1,
     };
   }
@@ -434,6 +440,9 @@ class ScheduleWorld {
     }
     if (!unread && proven > this.schedule.pageSize && !limits.has(proven)) {
       v.push(`the findings prove limit ${proven}, but the poller never listed with it`);
+    }
+    if (this.#corpListings() > 0 && this.#probedModes?.corpWideListing !== true) {
+      v.push('the poller listed without form_id, which the findings do not prove optional');
     }
     if (!unread && this.#probedModes?.exactTimeFilter === true && this.#trustedTimeFilter() === 0) {
       v.push('the findings prove the time filter exact, but no run trusted it');

@@ -62,6 +62,7 @@ describe('PollingModesSource', () => {
     expect(log.info).toHaveBeenCalledWith('polling modes', {
       pageSize: 1000,
       exactTimeFilter: true,
+      corpWideListing: true,
       reasons: first.reasons,
     });
   });

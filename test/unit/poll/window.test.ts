@@ -69,7 +69,7 @@ describe('planWindow', () => {
 
 describe('assessPage', () => {
   const window = { start: 1_000, end: 2_000 };
-  const base = { formId: 842, window, offset: 0, limit: 3, handled: new Set<number>() };
+  const base = { formId: 842, window, offset: 0, limit: 3, handled: new Set<string>() };
 
   it('ends the window on an empty page', () => {
     expect(assessPage({ ...base, total: 0, rows: [] }).exhausted).toBe(true);
@@ -134,7 +134,7 @@ describe('assessPage', () => {
       submitter({ u_id: 8, submit_at: 1_500 }),
     ];
 
-    const assessed = assessPage({ ...base, total: 3, rows, handled: new Set([7]) });
+    const assessed = assessPage({ ...base, total: 3, rows, handled: new Set(['842:7']) });
 
     expect(assessed.candidates.map((row) => row.u_id)).toEqual([8]);
     expect(assessed.repeated).toBe(2);

@@ -1,0 +1,157 @@
+import { toUnixSeconds } from '../clock.js';
+import { describeError } from '../errors.js';
+import { noCounts, type FormState, type Submitter } from '../model.js';
+import type { PollerDeps, RunContext } from './context.js';
+import { windowDone, type FormResult } from './form-run.js';
+import { WindowPager } from './pager.js';
+import type { DueForm } from './schedule.js';
+import { planWindow, splitByRecent } from './window.js';
+
+/** Fewer forms than this are listed one by one: a corp-wide listing would save nothing. */
+export const CORP_SCAN_MIN_FORMS = 2;
+
+/**
+ * A form whose window starts further back than this many lookbacks is left to its own run: one
+ * lagging form would otherwise stretch every pass's corp-wide window.
+ */
+const MAX_LAG_LOOKBACKS = 2;
+
+/** A form a corp-wide listing may vouch for: its state, as the pass reads it, and its window. */
+interface Scanned {
+  readonly due: DueForm;
+  readonly state: FormState;
+  readonly start: number;
+}
+
+/**
+ * One listing without `form_id` for the quiet forms of a pass, when the probe proved that
+ * Weiban allows it (WEIBAN_CORP_WIDE_LISTING, docs/guarantees.md#corp-wide): a pass then costs
+ * one paged query for all of them, not one per form.
+ *
+ * The listing is a detector. It reads the union of the forms' windows, `[earliest start, now]`,
+ * to its end with the same pager as a form's run, so rows that move while it pages are found
+ * by the second pass from the top (G3). A form none of whose rows in its own window is new is
+ * done: its result is the idle commit a run of its own would have made, to the same window's
+ * end, version-guarded (G1). Every other form (a new or unknown row, a continuation, a lease
+ * held elsewhere, no state yet, a window far behind) is left to its own run, which reads,
+ * leases and publishes exactly as without the listing (G2). The listing never publishes.
+ *
+ * When the listing fails, cannot finish before the deadline, or would take more pages than the
+ * forms would on their own (many busy forms outside FORM_IDS), the forms get their own runs.
+ *
+ * Returns the results of the forms it proved idle.
+ */
+export async function scanCorp(
+  deps: PollerDeps,
+  ctx: RunContext,
+  due: readonly DueForm[],
+  states: ReadonlyMap<number, FormState | undefined>,
+): Promise<Map<number, FormResult>> {
+  const { clock, settings, log } = deps;
+  const started = clock.now();
+  const nowS = toUnixSeconds(started);
+  const scanned = due.flatMap((form): Scanned[] => {
+    const state = states.get(form.formId);
+    if (!vouchable(state, started, ctx.runId)) return [];
+    const { start } = planWindow(state, nowS, form.lookbackSeconds);
+    if (start < nowS - MAX_LAG_LOOKBACKS * settings.lookbackSeconds) return [];
+    return [{ due: form, state, start }];
+  });
+  if (scanned.length < CORP_SCAN_MIN_FORMS) return new Map();
+  const window = { start: Math.min(...scanned.map((form) => form.start)), end: nowS, offset: 0 };
+  const pager = new WindowPager({
+    formId: new Set(scanned.map(({ due: { formId } }) => formId)),
+    window,
+    pageSize: settings.pageSize,
+    // The proven exact filter is the one-form listing's; this one is filtered again.
+    exactTimeFilter: false,
+    source: deps.weiban,
+    mayStartPage: () => ctx.remainingMs() >= settings.deadlineMarginMs,
+    ...(ctx.signal !== undefined && { signal: ctx.signal }),
+  });
+  const rows: Submitter[] = [];
+  let pages = 0;
+  try {
+    for (;;) {
+      const read = await pager.next();
+      if (read.kind === 'stopped') return new Map();
+      if (read.kind === 'done') break;
+      pages += 1;
+      if (read.offset === 0 && !read.catchUp && pagesFor(read.total) > scanned.length) {
+        log.info('corp-wide listing skipped this pass: more pages than one listing per form', {
+          rows: read.total,
+          forms: scanned.length,
+        });
+        return new Map();
+      }
+      rows.push(...read.assessment.candidates);
+    }
+  } catch (error: unknown) {
+    log.warn('corp-wide listing failed; each form is listed on its own this pass', {
+      forms: scanned.length,
+      error: describeError(error),
+    });
+    return new Map();
+  }
+  const idle = new Map<number, FormResult>();
+  for (const form of scanned) {
+    const result = idleResult(deps, form, rows, window.end, started);
+    if (result !== undefined) idle.set(form.due.formId, result);
+  }
+  log.debug('corp-wide listing', {
+    window: { start: window.start, end: window.end },
+    pages,
+    rows: rows.length,
+    forms: scanned.length,
+    idle: idle.size,
+  });
+  return idle;
+
+  function pagesFor(total: number): number {
+    return Math.max(1, Math.ceil(total / settings.pageSize));
+  }
+}
+
+/** A form with state, no continuation and no lease held by another live run. */
+function vouchable(state: FormState | undefined, now: number, runId: string): state is FormState {
+  if (state === undefined || state.continuation !== undefined) return false;
+  return state.lease === undefined || state.lease.until <= now || state.lease.owner === runId;
+}
+
+/**
+ * The form's result when the listing holds nothing new for it in its own window
+ * `[start, end]`: every row there is one its state already remembers recording.
+ */
+function idleResult(
+  deps: PollerDeps,
+  form: Scanned,
+  rows: readonly Submitter[],
+  end: number,
+  started: number,
+): FormResult | undefined {
+  const { formId } = form.due;
+  const { state } = form;
+  const inWindow = rows.filter(
+    (row) => row.form_id === formId && row.submit_at >= form.start && row.submit_at <= end,
+  );
+  const known = new Map(
+    Object.entries(state.recent ?? {}).map(([uId, submitAt]) => [Number(uId), submitAt]),
+  );
+  const { unknown } = splitByRecent(inWindow, known, deps.settings.emitResubmissions);
+  if (unknown.length > 0) return undefined;
+  const plan = { start: form.start, end };
+  const change = windowDone(state, plan, known, deps.settings.lookbackSeconds);
+  return {
+    summary: {
+      form_id: formId,
+      outcome: 'ok',
+      ...noCounts(),
+      fetched: inWindow.length,
+      duplicate: inWindow.length,
+      duration_ms: deps.clock.now() - started,
+      cursor: change.cursor,
+      window: plan,
+    },
+    idleCommit: { version: state.version, change, previousCursor: state.cursor },
+  };
+}
