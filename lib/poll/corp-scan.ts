@@ -36,8 +36,8 @@ interface Scanned {
  * held elsewhere, no state yet, a window far behind) is left to its own run, which reads,
  * leases and publishes exactly as without the listing (G2). The listing never publishes.
  *
- * When the listing fails, cannot finish before the deadline, or would take more pages than the
- * forms would on their own (many busy forms outside FORM_IDS), the forms get their own runs.
+ * When the listing fails, cannot finish before the deadline, or would spend more pages on rows of
+ * other forms (busy forms outside FORM_IDS) than it saves, the forms get their own runs.
  *
  * Returns the results of the forms it proved idle.
  */
@@ -77,12 +77,19 @@ export async function scanCorp(
       if (read.kind === 'stopped') return new Map();
       if (read.kind === 'done') break;
       pages += 1;
-      if (read.offset === 0 && !read.catchUp && pagesFor(read.total) > scanned.length) {
-        log.info('corp-wide listing skipped this pass: more pages than one listing per form', {
-          rows: read.total,
-          forms: scanned.length,
-        });
-        return new Map();
+      if (pages === 1) {
+        const others = otherRows(read.total, read.rows, read.assessment.otherForms);
+        if (Math.ceil(others / settings.pageSize) > scanned.length) {
+          log.info(
+            'corp-wide listing skipped this pass: rows of other forms cost more than it saves',
+            {
+              rows: read.total,
+              otherForms: others,
+              forms: scanned.length,
+            },
+          );
+          return new Map();
+        }
       }
       rows.push(...read.assessment.candidates);
     }
@@ -106,10 +113,14 @@ export async function scanCorp(
     idle: idle.size,
   });
   return idle;
+}
 
-  function pagesFor(total: number): number {
-    return Math.max(1, Math.ceil(total / settings.pageSize));
-  }
+/**
+ * The rows of forms outside the pass the whole listing holds, judged by its first page: the
+ * pages they fill are the listing's overhead, to set against one listing per form it saves.
+ */
+function otherRows(total: number, rows: number, others: number): number {
+  return rows === 0 ? 0 : Math.round((total * others) / rows);
 }
 
 /** A form with state, no continuation and no lease held by another live run. */

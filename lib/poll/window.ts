@@ -37,6 +37,8 @@ export interface PageAssessment {
   readonly repeated: number;
   /** Rows outside the window or of another status or form; a later window takes them. */
   readonly skipped: number;
+  /** Of those, rows of forms not listed for (a listing without `form_id` holds every form's). */
+  readonly otherForms: number;
   /** No page follows this one. */
   readonly exhausted: boolean;
   /** Where the next page starts. */
@@ -72,14 +74,19 @@ export function assessPage(input: {
     typeof formId === 'number' ? (id: number) => id === formId : (id: number) => formId.has(id);
   let repeated = 0;
   let skipped = 0;
+  let otherForms = 0;
   for (const row of rows) {
     const key = rowKey(row);
     if (handled.has(key) || inPage.has(key)) {
       repeated += 1;
       continue;
     }
+    if (!listed(row.form_id)) {
+      skipped += 1;
+      otherForms += 1;
+      continue;
+    }
     if (
-      !listed(row.form_id) ||
       row.status !== 'submit' ||
       (filterByTime && (row.submit_at < window.start || row.submit_at > window.end))
     ) {
@@ -91,7 +98,7 @@ export function assessPage(input: {
   }
   const read = offset + rows.length;
   const exhausted = rows.length === 0 || (total >= read ? read === total : rows.length < limit);
-  return { candidates, repeated, skipped, exhausted, nextOffset: read };
+  return { candidates, repeated, skipped, otherForms, exhausted, nextOffset: read };
 }
 
 export interface Classified {

@@ -121,7 +121,10 @@ describe('poll: the corp-wide listing (docs/guarantees.md#corp-wide)', () => {
     const t = setup({ pageSize: 2 });
     // Five known rows of form 1 fill three pages; a row of form 3 lands on top before the second.
     for (const row of submitters(5, { formId: 1, newestAt: NOW_S - 10 })) {
-      t.seed({ formId: 1, recent: { ...t.forms.states.get(1)?.recent, [row.u_id]: row.submit_at } });
+      t.seed({
+        formId: 1,
+        recent: { ...t.forms.states.get(1)?.recent, [row.u_id]: row.submit_at },
+      });
       t.weiban.add(row);
     }
     t.weiban.beforePage = (query, served) => {
@@ -140,7 +143,8 @@ describe('poll: the corp-wide listing (docs/guarantees.md#corp-wide)', () => {
     const t = setup();
     t.weiban.add(submitter({ form_id: 1, u_id: 5, submit_at: NOW_S - 5 }));
     t.weiban.beforePage = (query) => {
-      if (query.formId === undefined) throw new RateLimitedError('form/user/list', NOW_S * 1000 + 60_000);
+      if (query.formId === undefined)
+        throw new RateLimitedError('form/user/list', NOW_S * 1000 + 60_000);
     };
 
     await t.run();
@@ -163,7 +167,7 @@ describe('poll: the corp-wide listing (docs/guarantees.md#corp-wide)', () => {
     expect(summary.forms.every((form) => form.outcome === 'ok')).toBe(true);
   });
 
-  it('stops after one page when the corp lists more rows than one listing per form would read', async () => {
+  it('stops after one page when rows of other forms would cost more pages than it saves', async () => {
     const t = setup({ pageSize: 10 });
     // Form 99 is busy and not polled: 40 rows, four pages, against three forms' one page each.
     t.weiban.add(...submitters(40, { formId: 99, newestAt: NOW_S - 1 }));
@@ -172,9 +176,22 @@ describe('poll: the corp-wide listing (docs/guarantees.md#corp-wide)', () => {
 
     expect(t.listings()).toEqual(['corp', 1, 2, 3]);
     expect(t.log.info).toHaveBeenCalledWith(
-      'corp-wide listing skipped this pass: more pages than one listing per form',
-      { rows: 40, forms: 3 },
+      'corp-wide listing skipped this pass: rows of other forms cost more than it saves',
+      { rows: 40, otherForms: 40, forms: 3 },
     );
+  });
+
+  it('reads on through many rows of the forms it lists: they would cost their own runs as much', async () => {
+    const t = setup({ pageSize: 10 });
+    // 40 rows of form 1, all recorded: four pages for the corp, as many as form 1 alone.
+    const rows = submitters(40, { formId: 1, newestAt: NOW_S - 1 });
+    t.weiban.add(...rows);
+    t.seed({ formId: 1, recent: Object.fromEntries(rows.map((row) => [row.u_id, row.submit_at])) });
+
+    await t.run();
+
+    expect(t.listings()).toEqual(['corp', 'corp', 'corp', 'corp']);
+    expect(t.publisher.calls).toBe(0);
   });
 
   it('leaves to their own runs a form far behind, one with a continuation and one leased elsewhere', async () => {
