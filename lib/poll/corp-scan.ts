@@ -16,6 +16,9 @@ export const CORP_SCAN_MIN_FORMS = 2;
  */
 const MAX_LAG_LOOKBACKS = 2;
 
+/** After the listing stepped aside or failed, this process lists form by form this long. */
+export const CORP_SCAN_PAUSE_MS = 60_000;
+
 /** A form a corp-wide listing may vouch for: its state, as the pass reads it, and its window. */
 interface Scanned {
   readonly due: DueForm;
@@ -36,8 +39,9 @@ interface Scanned {
  * held elsewhere, no state yet, a window far behind) is left to its own run, which reads,
  * leases and publishes exactly as without the listing (G2). The listing never publishes.
  *
- * When the listing fails, cannot finish before the deadline, or would spend more pages on rows of
- * other forms (busy forms outside FORM_IDS) than it saves, the forms get their own runs.
+ * When the listing cannot finish before the deadline, the forms get their own runs. When it
+ * fails, or would spend more pages on rows of other forms (busy forms outside FORM_IDS) than it
+ * saves, they do too, and the process lists form by form for CORP_SCAN_PAUSE_MS.
  *
  * Returns the results of the forms it proved idle.
  */
@@ -47,9 +51,14 @@ export async function scanCorp(
   due: readonly DueForm[],
   states: ReadonlyMap<number, FormState | undefined>,
 ): Promise<Map<number, FormResult>> {
-  const { clock, settings, log } = deps;
+  const { clock, settings, log, schedule } = deps;
   const started = clock.now();
+  if (started < schedule.corpScanPausedUntil) return new Map();
   const nowS = toUnixSeconds(started);
+  const pause = () => {
+    schedule.corpScanPausedUntil = started + CORP_SCAN_PAUSE_MS;
+    return new Map<number, FormResult>();
+  };
   const scanned = due.flatMap((form): Scanned[] => {
     const state = states.get(form.formId);
     if (!vouchable(state, started, ctx.runId)) return [];
@@ -81,24 +90,24 @@ export async function scanCorp(
         const others = otherRows(read.total, read.rows, read.assessment.otherForms);
         if (Math.ceil(others / settings.pageSize) > scanned.length) {
           log.info(
-            'corp-wide listing skipped this pass: rows of other forms cost more than it saves',
+            'corp-wide listing set aside for a minute: rows of other forms cost more than it saves',
             {
               rows: read.total,
               otherForms: others,
               forms: scanned.length,
             },
           );
-          return new Map();
+          return pause();
         }
       }
       rows.push(...read.assessment.candidates);
     }
   } catch (error: unknown) {
-    log.warn('corp-wide listing failed; each form is listed on its own this pass', {
+    log.warn('corp-wide listing failed; each form is listed on its own for a minute', {
       forms: scanned.length,
       error: describeError(error),
     });
-    return new Map();
+    return pause();
   }
   const idle = new Map<number, FormResult>();
   for (const form of scanned) {

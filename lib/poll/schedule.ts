@@ -44,6 +44,8 @@ export class PollSchedule {
   readonly #forms = new Map<number, FormMemory>();
   #list: FormList | undefined;
   #learned = false;
+  /** Until when (epoch ms) passes list form by form: the corp-wide listing failed or cost more. */
+  corpScanPausedUntil = 0;
 
   /** The form list as last read, if any. */
   get list(): FormList | undefined {

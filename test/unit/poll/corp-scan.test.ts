@@ -2,6 +2,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { VirtualClock } from '../../../dev/virtual-clock.js';
 import type { FormState } from '../../../lib/model.js';
 import type { PollSettings } from '../../../lib/poll/context.js';
+import { CORP_SCAN_PAUSE_MS } from '../../../lib/poll/corp-scan.js';
 import { poll } from '../../../lib/poll/poll.js';
 import { PollSchedule } from '../../../lib/poll/schedule.js';
 import { RateLimitedError } from '../../../lib/weiban/errors.js';
@@ -152,7 +153,7 @@ describe('poll: the corp-wide listing (docs/guarantees.md#corp-wide)', () => {
     expect(t.listings()).toEqual(['corp', 1, 2, 3]);
     expect(t.publisher.ids()).toEqual(['weiban:corp-1:1:5']);
     expect(t.log.warn).toHaveBeenCalledWith(
-      'corp-wide listing failed; each form is listed on its own this pass',
+      'corp-wide listing failed; each form is listed on its own for a minute',
       expect.objectContaining({ forms: 3 }),
     );
   });
@@ -176,9 +177,16 @@ describe('poll: the corp-wide listing (docs/guarantees.md#corp-wide)', () => {
 
     expect(t.listings()).toEqual(['corp', 1, 2, 3]);
     expect(t.log.info).toHaveBeenCalledWith(
-      'corp-wide listing skipped this pass: rows of other forms cost more than it saves',
+      'corp-wide listing set aside for a minute: rows of other forms cost more than it saves',
       { rows: 40, otherForms: 40, forms: 3 },
     );
+    // Not tried again for a minute, then tried again.
+    t.clock.advance(CORP_SCAN_PAUSE_MS - 1_000);
+    await t.run();
+    expect(t.listings()).toEqual([1, 2, 3]);
+    t.clock.advance(1_000);
+    await t.run();
+    expect(t.listings()[0]).toBe('corp');
   });
 
   it('reads on through many rows of the forms it lists: they would cost their own runs as much', async () => {
