@@ -140,7 +140,7 @@ const goalTable = (rows: readonly GoalRow[]): Row[] =>
 const SCALE_HEADER: Row = [
   'F',
   'poll gap p50 · p95 · max',
-  'F / 400 per min',
+  'ideal (budget at 80 %)',
   'lag metric max',
   'oldest stored cursor',
   'list calls/min (mean · peak)',
@@ -157,15 +157,17 @@ function minutes(ms: number): string {
 export function scaleRows(scale: ScaleResult): Row[] {
   return scale.cells.map((cell) => {
     const forms = cell.shape.forms;
+    const corpWide = cell.shape.corpWide === true;
     const idle = cell.dynamo.formPerIdlePass;
     const bound = Math.ceil(forms / 100) + 1;
+    const callsPerRound = corpWide ? Math.ceil(forms / 100) : forms;
     const ideal = Math.max(
       scale.intervalSeconds * 1000,
-      (forms / (BUDGET_PER_MINUTE * 0.8)) * 60_000,
+      (callsPerRound / (BUDGET_PER_MINUTE * 0.8)) * 60_000,
     );
     const measuredOutcomes = Object.values(cell.outcomes).reduce((a, b) => a + b, 0);
     return [
-      String(forms),
+      corpWide ? `${forms}, corp-wide` : String(forms),
       `${minutes(cell.pollGapMs.p50)} · ${minutes(cell.pollGapMs.p95)} · ${minutes(cell.pollGapMs.max)}`,
       minutes(ideal),
       minutes(cell.maxLagSeconds * 1000),
@@ -184,7 +186,7 @@ export function cloudwatchRows(scale: ScaleResult): Row[] {
     const metrics = cell.metrics.length;
     const logs = cost(cell).logs;
     return [
-      String(cell.shape.forms),
+      cell.shape.corpWide === true ? `${cell.shape.forms}, corp-wide` : String(cell.shape.forms),
       String(metrics),
       String(ALARMS),
       dollars(metrics * PRICES.customMetric + ALARMS * PRICES.alarm),

@@ -2,6 +2,8 @@ import { simulateCorp, type CorpResult } from '../corp-model.js';
 import { BUDGET_PER_MINUTE } from './detection.js';
 
 export const SCALE_FORMS = [10, 100, 1_000, 5_000] as const;
+/** Measured again with the corp-wide listing (docs/guarantees.md#corp-wide). */
+export const SCALE_CORP_WIDE_FORMS = [1_000, 5_000] as const;
 
 export interface ScaleResult {
   readonly seed: number;
@@ -20,10 +22,18 @@ export async function scale(
   progress: (text: string) => void,
 ): Promise<ScaleResult> {
   const cells: CorpResult[] = [];
-  for (const forms of SCALE_FORMS) {
-    progress(`scale: F=${forms} idle forms, POLL_INTERVAL_SECONDS=${intervalSeconds}`);
-    // At 80 % of the budget each form comes round every F / 400 minutes.
-    const cycleMinutes = Math.ceil(forms / (BUDGET_PER_MINUTE * 0.8));
+  const cases = [
+    ...SCALE_FORMS.map((forms) => ({ forms, corpWide: false })),
+    ...SCALE_CORP_WIDE_FORMS.map((forms) => ({ forms, corpWide: true })),
+  ];
+  for (const { forms, corpWide } of cases) {
+    progress(
+      `scale: F=${forms} idle forms, POLL_INTERVAL_SECONDS=${intervalSeconds}${corpWide ? ', corp-wide listing' : ''}`,
+    );
+    // At 80 % of the budget each form comes round every F / 400 minutes (one call a hundred
+    // forms with the corp-wide listing).
+    const callsPerRound = corpWide ? Math.ceil(forms / 100) : forms;
+    const cycleMinutes = Math.ceil(callsPerRound / (BUDGET_PER_MINUTE * 0.8));
     cells.push(
       await simulateCorp({
         forms,
@@ -32,6 +42,7 @@ export async function scale(
         warmMinutes: 2 + cycleMinutes,
         measureMinutes: Math.max(10, 2 * cycleMinutes + 2),
         seed: seed + forms,
+        corpWide,
       }),
     );
   }
