@@ -75,7 +75,7 @@ export class WeibanSimulator {
   readonly #formIdRequired: boolean;
   readonly #newTokenEndsOld: boolean;
 
-  readonly #store = new FormStore();
+  readonly #store: FormStore;
   readonly #samples: SampleGenerator;
   readonly #faults = new FaultQueue();
   readonly #limiter: RateLimiter;
@@ -105,6 +105,7 @@ export class WeibanSimulator {
     this.#timeFilter = timeFilterOf(options);
     this.#maxLimit = positive('maxLimit', options.maxLimit ?? 1000);
     this.#formIdRequired = options.formIdRequired ?? true;
+    this.#store = new FormStore(options.corpListingOmits);
     this.#newTokenEndsOld = options.newTokenEndsOld ?? false;
     this.#samples = new SampleGenerator(options.seed ?? 1);
   }

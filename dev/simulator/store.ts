@@ -126,6 +126,12 @@ export class FormStore {
   readonly #forms = new Map<number, FormData>();
   /** Every form's rows by status, for a listing without `form_id`. */
   readonly #corp = new Map<string, SortedRows>();
+  /** Forms a listing without `form_id` leaves out. */
+  readonly #corpOmits: ReadonlySet<number>;
+
+  constructor(corpListingOmits: Iterable<number> = []) {
+    this.#corpOmits = new Set(corpListingOmits);
+  }
 
   has(formId: number): boolean {
     return this.#forms.has(formId);
@@ -170,7 +176,7 @@ export class FormStore {
     form.all.insertMany(rows);
     for (const [status, group] of byStatus) {
       form.statusRows(status).insertMany(group);
-      this.#corpRows(status).insertMany(group);
+      if (!this.#corpOmits.has(formId)) this.#corpRows(status).insertMany(group);
     }
   }
 
@@ -181,11 +187,13 @@ export class FormStore {
     if (previous === undefined) throw new RangeError(`form ${formId} has no u_id ${next.u_id}`);
     form.all.remove(previous);
     form.statusRows(previous.status).remove(previous);
-    this.#corpRows(previous.status).remove(previous);
     form.byUId.set(next.u_id, next);
     form.all.insert(next);
     form.statusRows(next.status).insert(next);
-    this.#corpRows(next.status).insert(next);
+    if (!this.#corpOmits.has(formId)) {
+      this.#corpRows(previous.status).remove(previous);
+      this.#corpRows(next.status).insert(next);
+    }
   }
 
   /** Every row of the form in the served order. */
@@ -211,7 +219,7 @@ export class FormStore {
 
   /**
    * One page of `form/user/list`; an unknown form reads as empty. Without `formId`, the rows of
-   * every form, in the same order.
+   * every form but those omitted, in the same order.
    */
   page(query: ListQuery, order: Order, filter: TimeFilter): ListPage {
     const rows =

@@ -72,6 +72,11 @@ export interface SimulatorOptions {
    */
   formIdRequired?: boolean;
   /**
+   * Forms a listing without `form_id` leaves out (Weiban: which forms it covers is unknown; it
+   * might skip some, say archived ones). Default none.
+   */
+  corpListingOmits?: readonly number[];
+  /**
    * Whether issuing a token ends every token issued before it (Weiban: unknown), so that they
    * get 10001. Default false: earlier tokens work until they expire or are revoked.
    */

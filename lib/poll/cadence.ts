@@ -73,6 +73,21 @@ export function cadence(
   return plan(MINUTE_MS, MINUTE_MS);
 }
 
+/**
+ * Whether the budget carries the corp-wide listing with every form at the pass interval
+ * (docs/guarantees.md#corp-wide). A minute then costs each form's own sweep, a listing of
+ * `listingPages` pages every pass, and an own run for each form that is finding new
+ * submitters; past that, forms are listed one by one at the pace `cadence` gives.
+ */
+export function corpWideFits(
+  counts: { readonly forms: number; readonly active: number; readonly listingPages: number },
+  { minMs, perMinute }: { readonly minMs: number; readonly perMinute: number },
+): boolean {
+  const passes = Math.ceil(MINUTE_MS / Math.max(1_000, minMs));
+  const calls = counts.forms + passes * Math.max(1, counts.listingPages) + counts.active;
+  return calls <= Math.floor(perMinute * PLANNED_SHARE);
+}
+
 const DRIFT_MS = 1_000;
 
 /** Whether a form polled at `polledAt` is due at `now`, given its pace and the pass period. */

@@ -1,8 +1,8 @@
 import { toUnixSeconds } from '../clock.js';
-import { describeError } from '../errors.js';
+import { describeError, isAbort } from '../errors.js';
 import { noCounts, type FormState, type Submitter } from '../model.js';
 import type { PollerDeps, RunContext } from './context.js';
-import { windowDone, type FormResult } from './form-run.js';
+import type { FormResult } from './form-run.js';
 import { WindowPager } from './pager.js';
 import type { DueForm } from './schedule.js';
 import { planWindow, splitByRecent } from './window.js';
@@ -11,10 +11,10 @@ import { planWindow, splitByRecent } from './window.js';
 export const CORP_SCAN_MIN_FORMS = 2;
 
 /**
- * A form whose window starts further back than this many lookbacks is left to its own run: one
- * lagging form would otherwise stretch every pass's corp-wide window.
+ * A form whose window starts further back than this (or two lookbacks, if longer) is left to
+ * its own run: one lagging form would otherwise stretch every pass's corp-wide window.
  */
-const MAX_LAG_LOOKBACKS = 2;
+const MAX_SPAN_SECONDS = 300;
 
 /** After the listing stepped aside or failed, this process lists form by form this long. */
 export const CORP_SCAN_PAUSE_MS = 60_000;
@@ -27,17 +27,19 @@ interface Scanned {
 }
 
 /**
- * One listing without `form_id` for the quiet forms of a pass, when the probe proved that
- * Weiban allows it (WEIBAN_CORP_WIDE_LISTING, docs/guarantees.md#corp-wide): a pass then costs
- * one paged query for all of them, not one per form.
+ * One listing without `form_id` for the forms of a pass between sweeps, when the probe proved
+ * that Weiban allows it (WEIBAN_CORP_WIDE_LISTING, docs/guarantees.md#corp-wide): such a pass
+ * then costs one paged query for all of them, not one per form.
  *
- * The listing is a detector. It reads the union of the forms' windows, `[earliest start, now]`,
- * to its end with the same pager as a form's run, so rows that move while it pages are found
- * by the second pass from the top (G3). A form none of whose rows in its own window is new is
- * done: its result is the idle commit a run of its own would have made, to the same window's
- * end, version-guarded (G1). Every other form (a new or unknown row, a continuation, a lease
- * held elsewhere, no state yet, a window far behind) is left to its own run, which reads,
- * leases and publishes exactly as without the listing (G2). The listing never publishes.
+ * The listing is a detector; no guarantee rests on it. It reads the union of the forms' windows,
+ * `[earliest start, now]`, to its end with the same pager as a form's run (rows that move while
+ * it pages are found by the second pass from the top, G3). A form none of whose rows in its own
+ * window is new has nothing to do this pass: it keeps its cursor, so the next sweep, its own
+ * listing of its whole lookback once a minute, reads everything since its last one, whatever
+ * the corp-wide listing showed or left out (G1). Every other form (a new or unknown row, a
+ * continuation, an error, a lease held elsewhere, no state yet, a window far behind) gets its
+ * own run, which reads, leases and publishes exactly as without the listing (G2). The listing
+ * never publishes or writes.
  *
  * When the listing cannot finish before the deadline, the forms get their own runs. When it
  * fails, or would spend more pages on rows of other forms (busy forms outside FORM_IDS) than it
@@ -63,7 +65,7 @@ export async function scanCorp(
     const state = states.get(form.formId);
     if (!vouchable(state, started, ctx.runId)) return [];
     const { start } = planWindow(state, nowS, form.lookbackSeconds);
-    if (start < nowS - MAX_LAG_LOOKBACKS * settings.lookbackSeconds) return [];
+    if (start < nowS - Math.max(MAX_SPAN_SECONDS, 2 * settings.lookbackSeconds)) return [];
     return [{ due: form, state, start }];
   });
   if (scanned.length < CORP_SCAN_MIN_FORMS) return new Map();
@@ -83,6 +85,7 @@ export async function scanCorp(
   try {
     for (;;) {
       const read = await pager.next();
+      // The deadline: the forms' own runs stop for it as they always do.
       if (read.kind === 'stopped') return new Map();
       if (read.kind === 'done') break;
       pages += 1;
@@ -103,12 +106,14 @@ export async function scanCorp(
       rows.push(...read.assessment.candidates);
     }
   } catch (error: unknown) {
+    if (isAbort(error)) return new Map();
     log.warn('corp-wide listing failed; each form is listed on its own for a minute', {
       forms: scanned.length,
       error: describeError(error),
     });
     return pause();
   }
+  schedule.corpScanPages = pages;
   const idle = new Map<number, FormResult>();
   for (const form of scanned) {
     const result = idleResult(deps, form, rows, window.end, started);
@@ -132,9 +137,10 @@ function otherRows(total: number, rows: number, others: number): number {
   return rows === 0 ? 0 : Math.round((total * others) / rows);
 }
 
-/** A form with state, no continuation and no lease held by another live run. */
+/** A form with state, no continuation or error to clear, and no lease held by another live run. */
 function vouchable(state: FormState | undefined, now: number, runId: string): state is FormState {
   if (state === undefined || state.continuation !== undefined) return false;
+  if (state.lastError !== undefined) return false;
   return state.lease === undefined || state.lease.until <= now || state.lease.owner === runId;
 }
 
@@ -159,8 +165,6 @@ function idleResult(
   );
   const { unknown } = splitByRecent(inWindow, known, deps.settings.emitResubmissions);
   if (unknown.length > 0) return undefined;
-  const plan = { start: form.start, end };
-  const change = windowDone(state, plan, known, deps.settings.lookbackSeconds);
   return {
     summary: {
       form_id: formId,
@@ -169,9 +173,14 @@ function idleResult(
       fetched: inWindow.length,
       duplicate: inWindow.length,
       duration_ms: deps.clock.now() - started,
-      cursor: change.cursor,
-      window: plan,
+      cursor: state.cursor,
+      window: { start: form.start, end },
     },
-    idleCommit: { version: state.version, change, previousCursor: state.cursor },
+    // The cursor stays: only the form's own listing moves it (a sweep within the minute).
+    idleCommit: {
+      version: state.version,
+      change: { cursor: state.cursor },
+      previousCursor: state.cursor,
+    },
   };
 }

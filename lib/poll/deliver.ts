@@ -40,7 +40,7 @@ export interface DeliveryOutcome {
 /**
  * Sorts a page's candidates into new submitters, resubmissions and duplicates (docs/guarantees.md#g2). The cache
  * of recently recorded submitters (`known`) settles most lookback rows; the ledger, read with
- * strong consistency, settles the rest.
+ * strong consistency, settles the rest, and `ledgerKnown` says what it found recorded.
  */
 export async function triage(
   deps: {
@@ -50,7 +50,7 @@ export async function triage(
   formId: number,
   candidates: readonly Submitter[],
   known: ReadonlyMap<number, number> = new Map(),
-): Promise<Classified> {
+): Promise<Classified & { readonly ledgerKnown: ReadonlyMap<number, RecordedSubmitter> }> {
   const { emitResubmissions } = deps.settings;
   const { confirmed, unknown } = splitByRecent(candidates, known, emitResubmissions);
   const looked =
@@ -60,7 +60,10 @@ export async function triage(
           unknown.map((row) => row.u_id),
         )
       : new Map<number, RecordedSubmitter>();
-  return classify(candidates, new Map([...confirmed, ...looked]), emitResubmissions);
+  return {
+    ...classify(candidates, new Map([...confirmed, ...looked]), emitResubmissions),
+    ledgerKnown: looked,
+  };
 }
 
 /** What to publish for a triaged page: first submissions, then resubmissions. */

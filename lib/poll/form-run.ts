@@ -32,7 +32,7 @@ export function leaseTermMs(intervalMs: number, floorMs = LEASE_FLOOR_MS): numbe
  * What a window read to its end changes: the cursor moves to the window's end, and the cache of
  * recent records keeps what is still inside the next lookback.
  */
-export function windowDone(
+function windowDone(
   state: FormState,
   plan: Window,
   known: ReadonlyMap<number, number>,
@@ -86,7 +86,7 @@ export class FormRun {
    * whose new rows were not all published is read again (docs/guarantees.md#g1).
    */
   #offset = 0;
-  /** u_id → submit_at of what this run recorded. */
+  /** u_id → submit_at of what this run recorded, or found recorded in the ledger. */
   readonly #recorded = new Map<number, number>();
 
   constructor(
@@ -188,6 +188,11 @@ export class FormRun {
     if (candidates.length === 0) return state;
     const classified = await triage(this.#deps, this.#formId, candidates, this.#known(state));
     this.#counts.duplicate += classified.duplicates;
+    // Recorded by an earlier run that could not save its cache (a crash between record and
+    // commit): cached now, so that later passes, and the corp-wide listing, know them.
+    for (const [uId, { submitAt }] of classified.ledgerKnown) {
+      this.#recorded.set(uId, Math.max(submitAt, this.#recorded.get(uId) ?? 0));
+    }
     const rows = deliveries(classified);
     if (rows.length === 0) return state;
     let current = state;

@@ -12,10 +12,10 @@ import type { StateChange } from '../ports.js';
 import type { PollerDeps, RunContext } from './context.js';
 import { scanCorp } from './corp-scan.js';
 import { FormRun, type FormResult } from './form-run.js';
-import { CORP_LISTING_FORMS, type DueForm } from './schedule.js';
+import type { DueForm } from './schedule.js';
 
 // DynamoDB: BatchGetItem takes 100 keys; the first request also carries the form list.
-const STATES_PER_READ = CORP_LISTING_FORMS;
+const STATES_PER_READ = 100;
 
 /**
  * Polls the forms of the form list, longest since polled first: reads each form's frozen window
@@ -43,6 +43,27 @@ export async function poll(
     firstPass,
     corpWide: settings.corpWide === true,
   });
+  // Between sweeps, one listing for the corp may vouch for the forms with nothing new; it
+  // needs every due form's state first (the same ⌈F/100⌉ reads as the batches below).
+  let vouched = new Map<number, FormResult>();
+  const scanning = due.filter(({ sweep }) => !sweep);
+  if (
+    settings.corpWide === true &&
+    schedule.corpPlanned &&
+    scanning.length > 0 &&
+    ctx.remainingMs() >= settings.deadlineMarginMs
+  ) {
+    known ??= await readStates(
+      deps,
+      due.map(({ formId }) => formId),
+      true,
+    );
+    const states = known;
+    const views = new Map(
+      scanning.map(({ formId }) => [formId, schedule.overlay(states.get(formId))]),
+    );
+    vouched = await scanCorp(deps, ctx, scanning, views);
+  }
   const summaries: FormSummary[] = [];
   for (let first = 0; first < due.length; first += STATES_PER_READ) {
     const forms = due.slice(first, first + STATES_PER_READ);
@@ -57,18 +78,15 @@ export async function poll(
         forms.map(({ formId }) => formId),
         first === 0,
       ));
-    const views = new Map(
-      forms.map(({ formId }) => [formId, schedule.overlay(states.get(formId))]),
-    );
-    // One listing for the quiet forms when the findings allow it; the rest get their own runs.
-    const results =
-      settings.corpWide === true
-        ? await scanCorp(deps, ctx, forms, views)
-        : new Map<number, FormResult>();
+    const results = new Map<number, FormResult>();
+    for (const { formId } of forms) {
+      const result = vouched.get(formId);
+      if (result !== undefined) results.set(formId, result);
+    }
     await pMap(
       forms.filter(({ formId }) => !results.has(formId)),
       async ({ formId, lookbackSeconds }) => {
-        const state = views.get(formId);
+        const state = schedule.overlay(states.get(formId));
         results.set(formId, await new FormRun(deps, ctx, formId, state, lookbackSeconds).run());
       },
       { concurrency: deps.formConcurrency ?? 8 },

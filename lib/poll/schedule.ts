@@ -1,9 +1,8 @@
 import type { FormList, FormState } from '../model.js';
 import type { StateChange } from '../ports.js';
-import { cadence, HOT_FOR_MS, isDue, lookbackFor, type Cadence } from './cadence.js';
+import { cadence, corpWideFits, HOT_FOR_MS, isDue, lookbackFor, type Cadence } from './cadence.js';
 
-/** Forms one corp-wide listing serves: a pass reads states, and lists, a hundred at a time. */
-export const CORP_LISTING_FORMS = 100;
+const MINUTE_MS = 60_000;
 
 /** What this process knows of a form between passes. */
 interface FormMemory {
@@ -44,8 +43,11 @@ export class PollSchedule {
   readonly #forms = new Map<number, FormMemory>();
   #list: FormList | undefined;
   #learned = false;
+  #corpPlanned = false;
   /** Until when (epoch ms) passes list form by form: the corp-wide listing failed or cost more. */
   corpScanPausedUntil = 0;
+  /** Pages the last corp-wide listing read: what one costs a pass. */
+  corpScanPages = 1;
 
   /** The form list as last read, if any. */
   get list(): FormList | undefined {
@@ -71,15 +73,15 @@ export class PollSchedule {
     this.#learned = true;
   }
 
-  /**
-   * The pace for the forms there are now. With the corp-wide listing, one listing serves up to
-   * a hundred forms (a pass's batch), so the quiet ones cost a call per hundred; a hot form is
-   * still counted at a call of its own, which its new rows may need.
-   */
-  cadence(formIds: readonly number[], now: number, pace: PaceSettings, corpWide = false): Cadence {
+  /** The pace for the forms there are now, with one listing per form. */
+  cadence(formIds: readonly number[], now: number, pace: PaceSettings): Cadence {
     const hot = formIds.filter((formId) => this.#isHot(formId, now)).length;
-    const listings = Math.ceil(formIds.length / CORP_LISTING_FORMS);
-    return cadence({ hot, cold: corpWide ? listings : formIds.length - hot }, pace);
+    return cadence({ hot, cold: formIds.length - hot }, pace);
+  }
+
+  /** Whether the last `due` planned the pass on the corp-wide listing (every form due). */
+  get corpPlanned(): boolean {
+    return this.#corpPlanned;
   }
 
   /**
@@ -93,7 +95,21 @@ export class PollSchedule {
     lookbackSeconds: number,
     { firstPass = true, corpWide = false }: { firstPass?: boolean; corpWide?: boolean } = {},
   ): DueForm[] {
-    const { hotMs, coldMs } = this.cadence(formIds, now, pace, corpWide);
+    this.#corpPlanned =
+      corpWide &&
+      now >= this.corpScanPausedUntil &&
+      corpWideFits(
+        {
+          forms: formIds.length,
+          active: formIds.filter((formId) => this.#wasActive(formId, now, MINUTE_MS)).length,
+          listingPages: this.corpScanPages,
+        },
+        pace,
+      );
+    // On the corp-wide listing every form is due every pass; otherwise the budget paces them.
+    const { hotMs, coldMs } = this.#corpPlanned
+      ? { hotMs: pace.minMs, coldMs: pace.minMs }
+      : this.cadence(formIds, now, pace);
     const periodMs = pace.periodMs ?? 60_000;
     return formIds
       .filter((formId) => {
@@ -167,8 +183,13 @@ export class PollSchedule {
   }
 
   #isHot(formId: number, now: number): boolean {
+    return this.#wasActive(formId, now, HOT_FOR_MS);
+  }
+
+  /** Whether the form found new submitters within the last `withinMs`. */
+  #wasActive(formId: number, now: number, withinMs: number): boolean {
     const activeAt = this.#forms.get(formId)?.activeAt;
-    return activeAt !== undefined && now - activeAt < HOT_FOR_MS;
+    return activeAt !== undefined && now - activeAt < withinMs;
   }
 
   #polledAt(formId: number): number | undefined {

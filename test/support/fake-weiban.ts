@@ -25,6 +25,8 @@ export class FakeWeiban implements SubmitterSource {
   ignoreOffset = false;
   /** Whether a listing may leave form_id out; false answers it with 21901, as Weiban may. */
   formIdOptional = true;
+  /** Forms a listing without form_id leaves out, as Weiban's might (which forms it covers is unknown). */
+  corpListingOmits: ReadonlySet<number> = new Set();
 
   add(...rows: Submitter[]): this {
     this.rows.push(...rows);
@@ -44,7 +46,9 @@ export class FakeWeiban implements SubmitterSource {
     const matching = this.rows
       .filter(
         (row) =>
-          (query.formId === undefined || row.form_id === query.formId) &&
+          (query.formId === undefined
+            ? !this.corpListingOmits.has(row.form_id)
+            : row.form_id === query.formId) &&
           this.#inWindow(row.submit_at, query),
       )
       .sort((a, b) => b.submit_at - a.submit_at || b.u_id - a.u_id || b.form_id - a.form_id);

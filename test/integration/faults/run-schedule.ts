@@ -120,6 +120,8 @@ class ScheduleWorld {
       timeFilter: timeFilterOf(schedule),
       ...(schedule.maxLimit !== undefined && { maxLimit: schedule.maxLimit }),
       ...(schedule.formIdRequired !== undefined && { formIdRequired: schedule.formIdRequired }),
+      ...(schedule.corpListingOmitsLast === true &&
+        schedule.forms >= 3 && { corpListingOmits: formIds.slice(-1) }),
       perMinute: BUDGET,
       // On the faster clock, as much real time as in the other schedules.
       latencyMs: schedule.latencyMs * scale,
@@ -387,6 +389,10 @@ class ScheduleWorld {
     return this.simulator.stats().listCalls.slice(this.#probeListCalls);
   }
 
+  #omitsForm(): boolean {
+    return this.schedule.corpListingOmitsLast === true && this.schedule.forms >= 3;
+  }
+
   /** The poller's listings without form_id: the corp-wide listing. */
   #corpListings(): number {
     return this.#pollerListCalls().filter((call) => call.formId === undefined).length;
@@ -406,6 +412,7 @@ class ScheduleWorld {
       'mode.largerPages': larger ? 1 : 0,
       'mode.exactTimeFilter': this.#trustedTimeFilter() > 0 ? 1 : 0,
       'mode.corpWide': this.#corpListings() > 0 ? 1 : 0,
+      'mode.corpWide.omitting': this.#corpListings() > 0 && this.#omitsForm() ? 1 : 0,
       [`timeFilter.${this.#timeFilter}`]: 1,
     };
   }
@@ -442,7 +449,7 @@ class ScheduleWorld {
       v.push(`the findings prove limit ${proven}, but the poller never listed with it`);
     }
     if (this.#corpListings() > 0 && this.#probedModes?.corpWideListing !== true) {
-      v.push('the poller listed without form_id, which the findings do not prove optional');
+      v.push('the poller listed without form_id, which the findings do not allow');
     }
     if (!unread && this.#probedModes?.exactTimeFilter === true && this.#trustedTimeFilter() === 0) {
       v.push('the findings prove the time filter exact, but no run trusted it');

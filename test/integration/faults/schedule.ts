@@ -53,6 +53,11 @@ export interface Schedule {
   /** Whether Weiban needs `form_id`; without it the listing covers the corp. */
   readonly formIdRequired?: boolean;
   /**
+   * The listing without `form_id` leaves the last form out (of three or more), though the
+   * probe saw it cover others: the poller must still deliver that form's rows.
+   */
+  readonly corpListingOmitsLast?: boolean;
+  /**
    * `weiban-forms probe --save` ran before the first step, so the poller reads Weiban in the
    * cheapest modes its findings prove for this Weiban (larger pages, a trusted time filter).
    */
@@ -172,6 +177,7 @@ export const scheduleArb: fc.Arbitrary<Schedule> = fc
         ),
         maxLimit: fc.integer({ min: pageSize, max: pageSize + 8 }),
         formIdRequired: fc.boolean(),
+        corpListingOmitsLast: fc.integer({ min: 0, max: 3 }).map((n) => n === 0),
         probed: fc.integer({ min: 0, max: 2 }).map((n) => n === 0),
         pageSize: fc.constant(pageSize),
         intervalSeconds: fc.constantFrom(60, 60, 60, 60, 4, 7),
