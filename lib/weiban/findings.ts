@@ -111,10 +111,10 @@ export interface PollingModes {
    */
   readonly exactTimeFilter: boolean;
   /**
-   * The evidence allows one listing without form_id for every form of the corp: a pass lists
-   * its quiet forms together and gives a form its own listing only when that listing shows it
-   * something new (lib/poll/corp-scan.ts, docs/guarantees.md#corp-wide). That listing is always
-   * filtered again by submit_at: `exactTimeFilter` is about the listing of one form.
+   * The evidence allows one listing without form_id for every form of the corp: the passes
+   * between sweeps list the forms together, and give a form its own listing only when that one
+   * shows it something new (lib/poll/corp-scan.ts, docs/guarantees.md#corp-wide). That listing
+   * is always filtered again by submit_at: `exactTimeFilter` is about the listing of one form.
    */
   readonly corpWideListing: boolean;
   /** Why each mode is what it is, one sentence each, for logs and the operator. */
@@ -192,7 +192,7 @@ function corpWideMode(
   }
   return {
     on: true,
-    reason: `one listing for the corp's quiet forms each pass: without form_id Weiban listed forms ${f.formsSeen.join(', ')} and kept to the time window (${learnedFrom(findings)})`,
+    reason: `one listing for every form between sweeps: without form_id Weiban listed forms ${f.formsSeen.join(', ')} and kept to the time window (${learnedFrom(findings)})`,
   };
 }
 

@@ -36,7 +36,7 @@ describe('pollingModes', () => {
       'limit 1000: Weiban accepted limit 1000 (probe of form 842 at 2026-11-26T08:00:00.000Z)',
     );
     expect(modes.reasons.corpWideListing).toMatch(
-      /^one listing for the corp's quiet forms each pass: .*forms 842, 901/,
+      /^one listing for every form between sweeps: .*forms 842, 901/,
     );
   });
 
