@@ -45,7 +45,7 @@ interface Scanned {
  * fails, or would spend more pages on rows of other forms (busy forms outside FORM_IDS) than it
  * saves, they do too, and the process lists form by form for CORP_SCAN_PAUSE_MS.
  *
- * Returns the results of the forms it proved idle.
+ * Returns the results of the forms it found nothing for: done for this pass, nothing to write.
  */
 export async function scanCorp(
   deps: PollerDeps,
@@ -175,12 +175,6 @@ function idleResult(
       duration_ms: deps.clock.now() - started,
       cursor: state.cursor,
       window: { start: form.start, end },
-    },
-    // The cursor stays: only the form's own listing moves it (a sweep within the minute).
-    idleCommit: {
-      version: state.version,
-      change: { cursor: state.cursor },
-      previousCursor: state.cursor,
     },
   };
 }

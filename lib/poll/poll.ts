@@ -53,15 +53,17 @@ export async function poll(
     scanning.length > 0 &&
     ctx.remainingMs() >= settings.deadlineMarginMs
   ) {
-    known ??= await readStates(
-      deps,
-      due.map(({ formId }) => formId),
-      true,
-    );
-    const states = known;
-    const views = new Map(
-      scanning.map(({ formId }) => [formId, schedule.overlay(states.get(formId))]),
-    );
+    // The listing writes nothing, so the states this process last read serve it: a quiet
+    // pass reads no state. Forms it has never read are read now.
+    const unread = scanning.filter(({ formId }) => schedule.lastRead(formId) === undefined);
+    if (unread.length > 0) {
+      await readStates(
+        deps,
+        unread.map(({ formId }) => formId),
+        false,
+      );
+    }
+    const views = new Map(scanning.map(({ formId }) => [formId, schedule.lastRead(formId)]));
     vouched = await scanCorp(deps, ctx, scanning, views);
   }
   const summaries: FormSummary[] = [];
@@ -71,27 +73,30 @@ export async function poll(
       summaries.push(...forms.map(({ formId }) => unreached(formId, schedule.cursorOf(formId))));
       continue;
     }
+    // Forms the corp-wide listing found nothing for are done; the rest need their state.
+    const own = forms.filter(({ formId }) => !vouched.has(formId));
     const states =
       known ??
-      (await readStates(
-        deps,
-        forms.map(({ formId }) => formId),
-        first === 0,
-      ));
+      (own.length === 0
+        ? new Map<number, FormState>()
+        : await readStates(
+            deps,
+            own.map(({ formId }) => formId),
+            first === 0,
+          ));
     const results = new Map<number, FormResult>();
-    for (const { formId } of forms) {
-      const result = vouched.get(formId);
-      if (result !== undefined) results.set(formId, result);
-    }
     await pMap(
-      forms.filter(({ formId }) => !results.has(formId)),
+      own,
       async ({ formId, lookbackSeconds }) => {
         const state = schedule.overlay(states.get(formId));
         results.set(formId, await new FormRun(deps, ctx, formId, state, lookbackSeconds).run());
       },
       { concurrency: deps.formConcurrency ?? 8 },
     );
-    const done = await settleIdleForms(deps, forms, states, results, started);
+    const done = [
+      ...forms.flatMap(({ formId }) => vouched.get(formId)?.summary ?? []),
+      ...(await settleIdleForms(deps, own, states, results, started)),
+    ];
     for (const summary of done) {
       const form = forms.find((each) => each.formId === summary.form_id);
       if (summary.outcome !== 'deferred') {
@@ -147,6 +152,7 @@ async function readStates(
 ): Promise<ReadonlyMap<number, FormState>> {
   const read = await deps.forms.read(formIds, withList);
   if (read.list !== undefined) deps.schedule.list = read.list;
+  deps.schedule.saw(read.states);
   return read.states;
 }
 

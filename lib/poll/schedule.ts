@@ -23,6 +23,8 @@ interface FormMemory {
    * table still holds `version` (nobody else wrote since), docs/guarantees.md#storage.
    */
   view?: { version: number; cursor: number; recent?: Readonly<Record<string, number>> };
+  /** The state as last read from the table. */
+  read?: FormState;
 }
 
 /** One form a pass polls, and how far behind its cursor it reads. */
@@ -70,7 +72,30 @@ export class PollSchedule {
       memory.cursor = state.cursor;
       memory.polledAt ??= state.lastOkAt ?? 0;
     }
+    this.saw(states);
     this.#learned = true;
+  }
+
+  /** Keeps the states as last read from the table. */
+  saw(states: ReadonlyMap<number, FormState>): void {
+    for (const [formId, state] of states) this.#memory(formId).read = state;
+  }
+
+  /**
+   * The form as this process last read it, with its newer unwritten view: possibly stale, for
+   * the corp-wide listing, which writes nothing and so can use it (docs/guarantees.md#corp-wide).
+   */
+  lastRead(formId: number): FormState | undefined {
+    const memory = this.#forms.get(formId);
+    const read = memory?.read;
+    const view = memory?.view;
+    if (read === undefined || view === undefined || view.version < read.version) return read;
+    return {
+      ...read,
+      version: view.version,
+      cursor: view.cursor,
+      ...(view.recent !== undefined && { recent: view.recent }),
+    };
   }
 
   /** The pace for the forms there are now, with one listing per form. */
@@ -177,9 +202,11 @@ export class PollSchedule {
     this.#memory(formId).view = view;
   }
 
-  /** The table now holds this form's newest state: drop the unwritten view. */
+  /** The table now holds this form's newest state: drop the unwritten view and the last read. */
   forget(formId: number): void {
-    delete this.#memory(formId).view;
+    const memory = this.#memory(formId);
+    delete memory.view;
+    delete memory.read;
   }
 
   #isHot(formId: number, now: number): boolean {

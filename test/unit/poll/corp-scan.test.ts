@@ -128,6 +128,27 @@ describe('poll: the corp-wide listing (docs/guarantees.md#corp-wide)', () => {
     expect(t.publisher.ids()).toHaveLength(1);
   });
 
+  it('reads no state on a quiet pass, and a row another process published costs no second event', async () => {
+    const t = await swept();
+    const before = t.forms.requests;
+
+    await t.pass();
+
+    expect(t.forms.requests).toBe(before);
+    // Another container publishes and records a row of form 2; this one's read of form 2 is
+    // older, so the row looks new: form 2's own run settles it from the table and the ledger.
+    t.weiban.add(submitter({ form_id: 2, u_id: 60, submit_at: NOW_S + 5 }));
+    t.ledger.records.set('2:60', { uId: 60, submitAt: NOW_S + 5, event: '{}' });
+    t.seed({ formId: 2, version: 7, cursor: NOW_S + 6, recent: { '60': NOW_S + 5 } });
+    t.listings();
+
+    await t.pass();
+    await t.pass();
+
+    expect(t.listings()).toEqual(['corp', 2, 'corp']);
+    expect(t.publisher.calls).toBe(0);
+  });
+
   it('delivers at the next sweep a row the corp-wide listing left out', async () => {
     const t = await swept();
     t.weiban.corpListingOmits = new Set([3]);
@@ -288,6 +309,8 @@ describe('poll: the corp-wide listing (docs/guarantees.md#corp-wide)', () => {
 
   it('leaves to their own runs a form far behind, one with a continuation, one with an error and one leased elsewhere', async () => {
     const t = await swept({ formIds: [1, 2, 3, 4, 5, 6] });
+    // Written elsewhere since this process read them: it reads them again for the listing.
+    for (const formId of [3, 4, 5, 6]) t.schedule.forget(formId);
     t.seed({ formId: 3, version: 9, cursor: NOW_S - 3 * 600 });
     t.seed({
       formId: 4,
