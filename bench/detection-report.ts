@@ -1,3 +1,4 @@
+import { corpWideFits } from '../lib/poll/cadence.js';
 import type { CorpResult } from './corp-model.js';
 import { alarmCount, LAMBDA_MEMORY_GB, monthlyCost, PRICES, type MonthlyCost } from './costs.js';
 import { markdownTable, textTable } from './report.js';
@@ -160,11 +161,11 @@ export function scaleRows(scale: ScaleResult): Row[] {
     const corpWide = cell.shape.corpWide === true;
     const idle = cell.dynamo.formPerIdlePass;
     const bound = Math.ceil(forms / 100) + 1;
-    const callsPerRound = corpWide ? Math.ceil(forms / 100) : forms;
-    const ideal = Math.max(
-      scale.intervalSeconds * 1000,
-      (callsPerRound / (BUDGET_PER_MINUTE * 0.8)) * 60_000,
-    );
+    const pace = { minMs: scale.intervalSeconds * 1000, perMinute: BUDGET_PER_MINUTE };
+    const ideal =
+      corpWide && corpWideFits({ forms, active: 0, listingPages: 1 }, pace)
+        ? pace.minMs
+        : Math.max(pace.minMs, (forms / (BUDGET_PER_MINUTE * 0.8)) * 60_000);
     const measuredOutcomes = Object.values(cell.outcomes).reduce((a, b) => a + b, 0);
     return [
       corpWide ? `${forms}, corp-wide` : String(forms),
