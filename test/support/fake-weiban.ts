@@ -48,8 +48,7 @@ export class FakeWeiban implements SubmitterSource {
         (row) =>
           (query.formId === undefined
             ? !this.corpListingOmits.has(row.form_id)
-            : row.form_id === query.formId) &&
-          this.#inWindow(row.submit_at, query),
+            : row.form_id === query.formId) && this.#inWindow(row.submit_at, query),
       )
       .sort((a, b) => b.submit_at - a.submit_at || b.u_id - a.u_id || b.form_id - a.form_id);
     const offset = this.ignoreOffset ? 0 : query.offset;
