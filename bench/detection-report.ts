@@ -163,7 +163,7 @@ export function scaleRows(scale: ScaleResult): Row[] {
     const bound = Math.ceil(forms / 100) + 1;
     const pace = { minMs: scale.intervalSeconds * 1000, perMinute: BUDGET_PER_MINUTE };
     const ideal =
-      corpWide && corpWideFits({ forms, active: 0, listingPages: 1 }, pace)
+      corpWide && corpWideFits({ forms, ownRuns: 0, listingPages: 1 }, pace)
         ? pace.minMs
         : Math.max(pace.minMs, (forms / (BUDGET_PER_MINUTE * 0.8)) * 60_000);
     const measuredOutcomes = Object.values(cell.outcomes).reduce((a, b) => a + b, 0);

@@ -76,15 +76,15 @@ export function cadence(
 /**
  * Whether the budget carries the corp-wide listing with every form at the pass interval
  * (docs/guarantees.md#corp-wide). A minute then costs each form's own sweep, a listing of
- * `listingPages` pages every pass, and an own run for each form that is finding new
- * submitters; past that, forms are listed one by one at the pace `cadence` gives.
+ * `listingPages` pages every pass, and the `ownRuns` the listings send forms to; past that,
+ * forms are listed one by one at the pace `cadence` gives.
  */
 export function corpWideFits(
-  counts: { readonly forms: number; readonly active: number; readonly listingPages: number },
+  counts: { readonly forms: number; readonly ownRuns: number; readonly listingPages: number },
   { minMs, perMinute }: { readonly minMs: number; readonly perMinute: number },
 ): boolean {
   const passes = Math.ceil(MINUTE_MS / Math.max(1_000, minMs));
-  const calls = counts.forms + passes * Math.max(1, counts.listingPages) + counts.active;
+  const calls = counts.forms + passes * Math.max(1, counts.listingPages) + counts.ownRuns;
   return calls <= Math.floor(perMinute * PLANNED_SHARE);
 }
 

@@ -19,6 +19,14 @@ const MAX_SPAN_SECONDS = 300;
 /** After the listing stepped aside or failed, this process lists form by form this long. */
 export const CORP_SCAN_PAUSE_MS = 60_000;
 
+/** What one corp-wide listing found. */
+export interface CorpScan {
+  /** The forms it found nothing new for: done for this pass, nothing to write. */
+  readonly vouched: ReadonlyMap<number, FormResult>;
+  /** The forms it found something new for: their own runs, at once. */
+  readonly fresh: ReadonlySet<number>;
+}
+
 /** A form a corp-wide listing may vouch for: its state, as the pass reads it, and its window. */
 interface Scanned {
   readonly due: DueForm;
@@ -45,21 +53,20 @@ interface Scanned {
  * fails, or would spend more pages on rows of other forms (busy forms outside FORM_IDS) than it
  * saves, they do too, and the process lists form by form for CORP_SCAN_PAUSE_MS.
  *
- * Returns the results of the forms it found nothing for: done for this pass, nothing to write.
+ * Undefined when it did not list: the forms it could not vouch for keep to their pace.
  */
 export async function scanCorp(
   deps: PollerDeps,
   ctx: RunContext,
   due: readonly DueForm[],
   states: ReadonlyMap<number, FormState | undefined>,
-): Promise<Map<number, FormResult>> {
+): Promise<CorpScan | undefined> {
   const { clock, settings, log, schedule } = deps;
   const started = clock.now();
-  if (started < schedule.corpScanPausedUntil) return new Map();
+  if (started < schedule.corpScanPausedUntil) return undefined;
   const nowS = toUnixSeconds(started);
-  const pause = () => {
+  const pause = (): void => {
     schedule.corpScanPausedUntil = started + CORP_SCAN_PAUSE_MS;
-    return new Map<number, FormResult>();
   };
   const scanned = due.flatMap((form): Scanned[] => {
     const state = states.get(form.formId);
@@ -68,7 +75,7 @@ export async function scanCorp(
     if (start < nowS - Math.max(MAX_SPAN_SECONDS, 2 * settings.lookbackSeconds)) return [];
     return [{ due: form, state, start }];
   });
-  if (scanned.length < CORP_SCAN_MIN_FORMS) return new Map();
+  if (scanned.length < CORP_SCAN_MIN_FORMS) return undefined;
   const window = { start: Math.min(...scanned.map((form) => form.start)), end: nowS, offset: 0 };
   const pager = new WindowPager({
     formId: new Set(scanned.map(({ due: { formId } }) => formId)),
@@ -86,7 +93,7 @@ export async function scanCorp(
     for (;;) {
       const read = await pager.next();
       // The deadline: the forms' own runs stop for it as they always do.
-      if (read.kind === 'stopped') return new Map();
+      if (read.kind === 'stopped') return undefined;
       if (read.kind === 'done') break;
       pages += 1;
       if (pages === 1) {
@@ -100,25 +107,29 @@ export async function scanCorp(
               forms: scanned.length,
             },
           );
-          return pause();
+          pause();
+          return undefined;
         }
       }
       rows.push(...read.assessment.candidates);
     }
   } catch (error: unknown) {
-    if (isAbort(error)) return new Map();
+    if (isAbort(error)) return undefined;
     log.warn('corp-wide listing failed; each form is listed on its own for a minute', {
       forms: scanned.length,
       error: describeError(error),
     });
-    return pause();
+    pause();
+    return undefined;
   }
-  schedule.corpScanPages = pages;
   const idle = new Map<number, FormResult>();
+  const fresh = new Set<number>();
   for (const form of scanned) {
     const result = idleResult(deps, form, rows, window.end, started);
-    if (result !== undefined) idle.set(form.due.formId, result);
+    if (result === undefined) fresh.add(form.due.formId);
+    else idle.set(form.due.formId, result);
   }
+  schedule.noteCorpScan(started, pages, fresh.size);
   log.debug('corp-wide listing', {
     window: { start: window.start, end: window.end },
     pages,
@@ -126,7 +137,7 @@ export async function scanCorp(
     forms: scanned.length,
     idle: idle.size,
   });
-  return idle;
+  return { vouched: idle, fresh };
 }
 
 /**

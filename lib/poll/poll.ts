@@ -10,7 +10,7 @@ import {
 } from '../model.js';
 import type { StateChange } from '../ports.js';
 import type { PollerDeps, RunContext } from './context.js';
-import { scanCorp } from './corp-scan.js';
+import { scanCorp, type CorpScan } from './corp-scan.js';
 import { FormRun, type FormResult } from './form-run.js';
 import type { DueForm } from './schedule.js';
 
@@ -45,14 +45,10 @@ export async function poll(
   });
   // Between sweeps, one listing for the corp may vouch for the forms with nothing new; it
   // needs every due form's state first (the same ⌈F/100⌉ reads as the batches below).
-  let vouched = new Map<number, FormResult>();
+  let scan: CorpScan | undefined;
+  const corpPass = settings.corpWide === true && schedule.corpPlanned;
   const scanning = due.filter(({ sweep }) => !sweep);
-  if (
-    settings.corpWide === true &&
-    schedule.corpPlanned &&
-    scanning.length > 0 &&
-    ctx.remainingMs() >= settings.deadlineMarginMs
-  ) {
+  if (corpPass && scanning.length > 0 && ctx.remainingMs() >= settings.deadlineMarginMs) {
     // The listing writes nothing, so the states this process last read serve it: a quiet
     // pass reads no state. Forms it has never read are read now.
     const unread = scanning.filter(({ formId }) => schedule.lastRead(formId) === undefined);
@@ -64,17 +60,27 @@ export async function poll(
       );
     }
     const views = new Map(scanning.map(({ formId }) => [formId, schedule.lastRead(formId)]));
-    vouched = await scanCorp(deps, ctx, scanning, views);
+    scan = await scanCorp(deps, ctx, scanning, views);
   }
+  const vouched = scan?.vouched ?? new Map<number, FormResult>();
+  // On a corp-wide pass every form is due: a sweep, or what the listing found new, runs now;
+  // a form it did not vouch for otherwise (an error, a lease elsewhere, no listing at all)
+  // keeps the pace the budget gives it one listing per form.
+  const ownRun = ({ formId, sweep }: DueForm): boolean =>
+    !corpPass || sweep || scan?.fresh.has(formId) === true || schedule.pacedDue(formId);
   const summaries: FormSummary[] = [];
   for (let first = 0; first < due.length; first += STATES_PER_READ) {
     const forms = due.slice(first, first + STATES_PER_READ);
+    const listed = forms.flatMap(({ formId }) => vouched.get(formId)?.summary ?? []);
+    const own = forms.filter((form) => !vouched.has(form.formId) && ownRun(form));
     if (ctx.remainingMs() < settings.deadlineMarginMs) {
-      summaries.push(...forms.map(({ formId }) => unreached(formId, schedule.cursorOf(formId))));
+      summaries.push(
+        ...listed,
+        ...own.map(({ formId }) => unreached(formId, schedule.cursorOf(formId))),
+      );
       continue;
     }
     // Forms the corp-wide listing found nothing for are done; the rest need their state.
-    const own = forms.filter(({ formId }) => !vouched.has(formId));
     const states =
       known ??
       (own.length === 0
@@ -93,10 +99,7 @@ export async function poll(
       },
       { concurrency: deps.formConcurrency ?? 8 },
     );
-    const done = [
-      ...forms.flatMap(({ formId }) => vouched.get(formId)?.summary ?? []),
-      ...(await settleIdleForms(deps, own, states, results, started)),
-    ];
+    const done = [...listed, ...(await settleIdleForms(deps, own, states, results, started))];
     for (const summary of done) {
       const form = forms.find((each) => each.formId === summary.form_id);
       if (summary.outcome !== 'deferred') {

@@ -46,10 +46,11 @@ export class PollSchedule {
   #list: FormList | undefined;
   #learned = false;
   #corpPlanned = false;
+  #pacedDue = new Set<number>();
+  /** The last minute's corp-wide listings: when, how many pages, how many own runs they led to. */
+  #corpScans: { at: number; pages: number; own: number }[] = [];
   /** Until when (epoch ms) passes list form by form: the corp-wide listing failed or cost more. */
   corpScanPausedUntil = 0;
-  /** Pages the last corp-wide listing read: what one costs a pass. */
-  corpScanPages = 1;
 
   /** The form list as last read, if any. */
   get list(): FormList | undefined {
@@ -90,12 +91,18 @@ export class PollSchedule {
     const read = memory?.read;
     const view = memory?.view;
     if (read === undefined || view === undefined || view.version < read.version) return read;
-    return {
+    const seen: { -readonly [K in keyof FormState]: FormState[K] } = {
       ...read,
       version: view.version,
       cursor: view.cursor,
       ...(view.recent !== undefined && { recent: view.recent }),
     };
+    // This process's own idle write cleared them.
+    if (view.version > read.version) {
+      delete seen.continuation;
+      delete seen.lastError;
+    }
+    return seen;
   }
 
   /** The pace for the forms there are now, with one listing per form. */
@@ -121,30 +128,13 @@ export class PollSchedule {
     { firstPass = true, corpWide = false }: { firstPass?: boolean; corpWide?: boolean } = {},
   ): DueForm[] {
     this.#corpPlanned =
-      corpWide &&
-      now >= this.corpScanPausedUntil &&
-      corpWideFits(
-        {
-          forms: formIds.length,
-          active: formIds.filter((formId) => this.#wasActive(formId, now, MINUTE_MS)).length,
-          listingPages: this.corpScanPages,
-        },
-        pace,
-      );
+      corpWide && now >= this.corpScanPausedUntil && this.#corpWideFits(formIds, now, pace);
+    const paced = this.cadence(formIds, now, pace);
+    const pacedDue = formIds.filter((formId) => this.#isDue(formId, now, pace, paced, firstPass));
+    this.#pacedDue = new Set(pacedDue);
     // On the corp-wide listing every form is due every pass; otherwise the budget paces them.
-    const { hotMs, coldMs } = this.#corpPlanned
-      ? { hotMs: pace.minMs, coldMs: pace.minMs }
-      : this.cadence(formIds, now, pace);
-    const periodMs = pace.periodMs ?? 60_000;
-    return formIds
-      .filter((formId) => {
-        const every = this.#isHot(formId, now) ? hotMs : coldMs;
-        // A form paced at about once a period is polled by each invocation's first pass: the
-        // schedule is that pace's clock, so a fresh process (or a test's next tick) needs no
-        // memory of the last poll to keep it, and it is never more often than planned.
-        if (firstPass && every <= periodMs && every > periodMs - pace.minMs) return true;
-        return isDue(this.#forms.get(formId)?.polledAt, every, now, pace.minMs);
-      })
+    return (this.#corpPlanned ? formIds : pacedDue)
+      .slice()
       .sort((a, b) => (this.#polledAt(a) ?? -1) - (this.#polledAt(b) ?? -1) || a - b)
       .map((formId) => {
         // Each invocation's first pass sweeps too: a fresh process, and every scheduled tick,
@@ -153,6 +143,52 @@ export class PollSchedule {
         const lookback = lookbackFor(sweptAt, now, lookbackSeconds);
         return { formId, lookbackSeconds: lookback.seconds, sweep: lookback.sweep };
       });
+  }
+
+  /**
+   * Whether the form's turn has come at the pace the budget gives it with one listing per form:
+   * on a corp-wide pass, the forms the listing cannot vouch for keep to it.
+   */
+  pacedDue(formId: number): boolean {
+    return this.#pacedDue.has(formId);
+  }
+
+  /** A corp-wide listing at `at` took `pages` pages and sent `own` forms to their own runs. */
+  noteCorpScan(at: number, pages: number, own: number): void {
+    this.#corpScans = [
+      ...this.#corpScans.filter((scan) => at - scan.at < MINUTE_MS),
+      { at, pages, own },
+    ];
+  }
+
+  /**
+   * What the corp-wide listing costs a minute, from the last minute's listings: their pages,
+   * and the own runs they led to; before any, one page and the forms found active.
+   */
+  #corpWideFits(formIds: readonly number[], now: number, pace: PaceSettings): boolean {
+    const recent = this.#corpScans.filter((scan) => now - scan.at < MINUTE_MS);
+    const last = recent.at(-1);
+    const ownRuns =
+      last === undefined
+        ? formIds.filter((formId) => this.#wasActive(formId, now, MINUTE_MS)).length
+        : recent.reduce((sum, scan) => sum + scan.own, 0);
+    return corpWideFits({ forms: formIds.length, ownRuns, listingPages: last?.pages ?? 1 }, pace);
+  }
+
+  #isDue(
+    formId: number,
+    now: number,
+    pace: PaceSettings,
+    { hotMs, coldMs }: Cadence,
+    firstPass: boolean,
+  ): boolean {
+    const every = this.#isHot(formId, now) ? hotMs : coldMs;
+    const periodMs = pace.periodMs ?? 60_000;
+    // A form paced at about once a period is polled by each invocation's first pass: the
+    // schedule is that pace's clock, so a fresh process (or a test's next tick) needs no
+    // memory of the last poll to keep it, and it is never more often than planned.
+    if (firstPass && every <= periodMs && every > periodMs - pace.minMs) return true;
+    return isDue(this.#forms.get(formId)?.polledAt, every, now, pace.minMs);
   }
 
   /** A pass got to the form at `at`: what it read, and whether it found anything new. */

@@ -160,13 +160,72 @@ describe('poll: the corp-wide listing (docs/guarantees.md#corp-wide)', () => {
     // The cursor never moved past the row: the corp-wide listing moves no cursor.
     expect(t.forms.states.get(3)?.cursor).toBe(NOW_S - 60);
     expect(t.schedule.cursorOf(3)).toBe(NOW_S);
-    t.listings();
-    t.clock.advance(PASS_MS);
+    expect(new Set(t.listings())).toEqual(new Set(['corp']));
 
-    await t.sweep();
+    // A minute after the last sweep, within the same invocation: each form's own listing.
+    await t.pass();
 
     expect(t.listings()).toEqual(FORMS);
     expect(t.publisher.ids()).toEqual(['weiban:corp-1:3:70']);
+  });
+
+  it('polls every form every pass when the listing fits a budget that one listing per form would not', async () => {
+    const formIds = Array.from({ length: 30 }, (_, index) => index + 1);
+    // 80 % of 60 is 48 a minute: 30 forms at 4 s would be 450; 30 sweeps and 15 listings fit.
+    const t = await swept({ formIds, pace: { minMs: PASS_MS, perMinute: 60 } });
+
+    const summary = await t.pass();
+
+    expect(t.schedule.corpPlanned).toBe(true);
+    expect(t.listings()).toEqual(['corp']);
+    expect(summary.forms.map((form) => form.outcome)).toEqual(formIds.map(() => 'ok'));
+  });
+
+  it('keeps forms with an error to the pace of one listing per form, then lists them with the rest', async () => {
+    const formIds = [1, 2, 3, 4, 5, 6];
+    // 80 % of 40 is 32 a minute: six forms alone come round every 12 s, the listing every pass.
+    const t = await swept({ formIds, pace: { minMs: PASS_MS, perMinute: 40 } });
+    for (const formId of [3, 4, 5, 6]) {
+      t.schedule.forget(formId);
+      t.seed({
+        formId,
+        version: 5,
+        cursor: NOW_S,
+        lastError: { name: 'TransportError', message: 'timeout', at: NOW_S * 1000 },
+      });
+    }
+
+    const first = await t.pass();
+    await t.pass();
+    const third = await t.pass();
+    const fourth = await t.pass();
+
+    // +4 s: not their turn; +8 s neither; +12 s their own runs clear the errors; then the listing.
+    expect(first.forms.map((form) => form.form_id)).toEqual([1, 2]);
+    expect(t.listings()).toEqual(['corp', 'corp', 'corp', 3, 4, 5, 6, 'corp']);
+    expect(third.forms.map((form) => form.form_id)).toEqual(formIds);
+    expect(fourth.forms.map((form) => form.outcome)).toEqual(formIds.map(() => 'ok'));
+  });
+
+  it('tries the listing again a minute after one too long for the budget', async () => {
+    // 80 % of 30 is 24 a minute: one-page listings fit (3 sweeps + 15), three-page ones do not.
+    const t = setup({ pageSize: 10, pace: { minMs: PASS_MS, perMinute: 30 } });
+    const rows = submitters(25, { formId: 1, newestAt: NOW_S - 1 });
+    t.weiban.add(...rows);
+    t.seed({ formId: 1, recent: Object.fromEntries(rows.map((row) => [row.u_id, row.submit_at])) });
+    await t.sweep();
+    t.listings();
+
+    await t.pass();
+    expect(t.listings()).toEqual(['corp', 'corp', 'corp']);
+    await t.pass();
+    expect(t.schedule.corpPlanned).toBe(false);
+    t.clock.advance(60_000 - 2 * PASS_MS);
+    t.listings();
+
+    await t.pass();
+
+    expect(t.schedule.corpPlanned).toBe(true);
   });
 
   it('tells apart two forms whose rows share a u_id', async () => {
@@ -364,12 +423,12 @@ describe('corpWideFits', () => {
 
   it('carries every form at the interval while sweeps, listings and active forms fit 80 %', () => {
     // 300 sweeps + 15 listings + 20 forms finding rows = 335 of 400.
-    expect(corpWideFits({ forms: 300, active: 20, listingPages: 1 }, pace)).toBe(true);
+    expect(corpWideFits({ forms: 300, ownRuns: 20, listingPages: 1 }, pace)).toBe(true);
     // 380 + 15 + 10 = 405.
-    expect(corpWideFits({ forms: 380, active: 10, listingPages: 1 }, pace)).toBe(false);
+    expect(corpWideFits({ forms: 380, ownRuns: 10, listingPages: 1 }, pace)).toBe(false);
     // A listing of three pages costs three calls a pass: 300 + 45 + 20 = 365.
-    expect(corpWideFits({ forms: 300, active: 20, listingPages: 3 }, pace)).toBe(true);
-    expect(corpWideFits({ forms: 300, active: 20, listingPages: 6 }, pace)).toBe(false);
+    expect(corpWideFits({ forms: 300, ownRuns: 20, listingPages: 3 }, pace)).toBe(true);
+    expect(corpWideFits({ forms: 300, ownRuns: 20, listingPages: 6 }, pace)).toBe(false);
   });
 
   it('is left for form-by-form pacing when the budget is too small for it', async () => {
