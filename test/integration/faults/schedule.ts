@@ -187,3 +187,21 @@ export const scheduleArb: fc.Arbitrary<Schedule> = fc
       }),
     ),
   );
+
+/**
+ * Schedules on the corp-wide listing (docs/guarantees.md#corp-wide): two forms or more, a Weiban
+ * that lets `form_id` be left out and filters on submit_at, probed first, passes every 4 or 7 s;
+ * some leave a form out of that listing. The rest as random as `scheduleArb`.
+ */
+export const corpWideScheduleArb: fc.Arbitrary<Schedule> = scheduleArb
+  .filter((schedule) => schedule.forms >= 2)
+  .map((schedule) => ({
+    ...schedule,
+    probed: true,
+    formIdRequired: false,
+    timeFilter: schedule.timeFilter === 'ignored' ? 'exact' : schedule.timeFilter,
+    intervalSeconds:
+      schedule.intervalSeconds !== undefined && schedule.intervalSeconds < 60
+        ? schedule.intervalSeconds
+        : 4,
+  }));
