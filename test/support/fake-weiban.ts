@@ -78,11 +78,6 @@ export class FakeWeiban implements SubmitterSource {
     }
   }
 
-  /** Listings made without form_id: the corp-wide listing. */
-  corpPages(): number {
-    return this.queries.filter((query) => query.formId === undefined).length;
-  }
-
   pagesFor(formId: number): number {
     return this.queries.filter((query) => query.formId === formId).length;
   }

@@ -7,6 +7,7 @@ import { CORP_SCAN_PAUSE_MS } from '../../../lib/poll/corp-scan.js';
 import { poll } from '../../../lib/poll/poll.js';
 import { PollSchedule } from '../../../lib/poll/schedule.js';
 import { RateLimitedError } from '../../../lib/weiban/errors.js';
+import { pollSettings } from '../../fixtures/poll-settings.js';
 import { submitter, submitters } from '../../fixtures/weiban.js';
 import { FakeWeiban } from '../../support/fake-weiban.js';
 import {
@@ -34,19 +35,12 @@ function setup(settings: Partial<PollSettings> = {}) {
   const log = { debug: vi.fn(), info: vi.fn(), warn: vi.fn(), error: vi.fn() };
   const schedule = new PollSchedule();
   const deps = {
-    settings: {
-      corpId: 'corp-1',
+    settings: pollSettings({
       formIds: FORMS,
-      startFrom: { mode: 'now' },
-      lookbackSeconds: 600,
-      pageSize: 100,
-      deadlineMarginMs: 10_000,
-      emitResubmissions: false,
-      answerFormIds: [],
       pace: { minMs: PASS_MS, perMinute: Number.POSITIVE_INFINITY },
       corpWide: true,
       ...settings,
-    } satisfies PollSettings,
+    }),
     weiban,
     forms,
     ledger,

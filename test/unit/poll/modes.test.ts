@@ -1,11 +1,11 @@
 import { describe, expect, it, vi } from 'vitest';
 import { VirtualClock } from '../../../dev/virtual-clock.js';
-import type { PollSettings } from '../../../lib/poll/context.js';
 import { FINDINGS_RETRY_MS, PollingModesSource } from '../../../lib/poll/modes.js';
 import { poll } from '../../../lib/poll/poll.js';
 import { PollSchedule } from '../../../lib/poll/schedule.js';
 import { FindingsFormatError } from '../../../lib/store/findings.js';
 import type { ModeSettings, WeibanFindings } from '../../../lib/weiban/findings.js';
+import { pollSettings } from '../../fixtures/poll-settings.js';
 import { bestFindings } from '../../fixtures/findings.js';
 import { submitter } from '../../fixtures/weiban.js';
 import { FakeWeiban, type FakeTimeFilter } from '../../support/fake-weiban.js';
@@ -187,17 +187,7 @@ describe('poll in each stored polling mode', () => {
       const ledger = new MemoryLedger();
       const publisher = new MemoryPublisher();
       const log = newLog();
-      const settings: PollSettings = {
-        corpId: 'corp-1',
-        formIds: [842],
-        startFrom: { mode: 'now' },
-        lookbackSeconds: LOOKBACK_S,
-        pageSize: 100,
-        deadlineMarginMs: 10_000,
-        emitResubmissions: false,
-        answerFormIds: [],
-        pace: { minMs: 0, perMinute: Number.POSITIVE_INFINITY },
-      };
+      const settings = pollSettings({ lookbackSeconds: LOOKBACK_S });
       forms.states.set(842, {
         formId: 842,
         version: 1,

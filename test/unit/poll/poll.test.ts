@@ -1,12 +1,12 @@
 import { describe, expect, it, vi } from 'vitest';
 import { VirtualClock } from '../../../dev/virtual-clock.js';
-import type { StartFrom } from '../../../lib/config.js';
 import type { FormState } from '../../../lib/model.js';
 import type { PollSettings, RunContext } from '../../../lib/poll/context.js';
 import { leaseTermMs } from '../../../lib/poll/form-run.js';
 import { poll, WRITE_LAG_BOUND_SECONDS } from '../../../lib/poll/poll.js';
 import { PollSchedule } from '../../../lib/poll/schedule.js';
 import { MalformedResponseError, RateLimitedError } from '../../../lib/weiban/errors.js';
+import { pollSettings } from '../../fixtures/poll-settings.js';
 import { submitter, submitters } from '../../fixtures/weiban.js';
 import { FakeWeiban } from '../../support/fake-weiban.js';
 import {
@@ -24,19 +24,8 @@ function setup(settings: Partial<PollSettings> = {}, formConcurrency?: number) {
   const ledger = new MemoryLedger();
   const publisher = new MemoryPublisher();
   const log = { debug: vi.fn(), info: vi.fn(), warn: vi.fn(), error: vi.fn() };
-  const fullSettings: PollSettings = {
-    corpId: 'corp-1',
-    formIds: [842],
-    startFrom: { mode: 'now' } satisfies StartFrom,
-    lookbackSeconds: 600,
-    pageSize: 100,
-    deadlineMarginMs: 10_000,
-    emitResubmissions: false,
-    answerFormIds: [],
-    // Every form due on every run: these tests are about one pass (passes.test.ts paces them).
-    pace: { minMs: 0, perMinute: Number.POSITIVE_INFINITY },
-    ...settings,
-  };
+  // Every form due on every run: these tests are about one pass (passes.test.ts paces them).
+  const fullSettings = pollSettings(settings);
   let remaining = 60_000;
   const ctx = (runId = 'run-1'): RunContext => ({ runId, remainingMs: () => remaining });
   // One schedule for the test: the poller's process, across its runs.
