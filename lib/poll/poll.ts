@@ -14,8 +14,23 @@ import { scanCorp, type CorpScan } from './corp-scan.js';
 import { FormRun, type FormResult } from './form-run.js';
 import type { DueForm } from './schedule.js';
 
-// DynamoDB: BatchGetItem takes 100 keys; the first request also carries the form list.
+// DynamoDB: BatchGetItem takes 100 keys, TransactWriteItems 100 actions.
 const STATES_PER_READ = 100;
+const WRITES_PER_REQUEST = 100;
+
+/**
+ * How old the form list may grow before a pass reads it on its own. It rides free in a state
+ * read with room for one more key; a pass whose reads are all full batches of 100 (or that
+ * reads no state) reads it alone once it is this old, so that `forms add` and `forms remove`
+ * take effect within about a minute. Twice this old, it goes before the pass's idle writes.
+ */
+export const LIST_REFRESH_MS = 60_000;
+
+/** What one pass has read so far: whether the form list rode along, and in how many requests. */
+interface PassReads {
+  listRode: boolean;
+  requests: number;
+}
 
 /**
  * Polls the forms of the form list, longest since polled first: reads each form's frozen window
@@ -23,6 +38,10 @@ const STATES_PER_READ = 100;
  * only when the whole window is done (G1–G3, G6, G7; docs/guarantees.md). One form's failure
  * never stops the others. Forms the run has no time for are `deferred`, and the next run
  * starts with them (G10).
+ *
+ * An idle pass sends at most ⌈F/100⌉ + 1 DynamoDB requests: its state reads, each a full batch
+ * but the last, and what is left of the bound for the form list, when it could not ride in a
+ * read, and for writes of up to 100 idle forms each (docs/guarantees.md#passes).
  */
 export async function poll(
   given: PollerDeps,
@@ -33,6 +52,7 @@ export async function poll(
   const { clock, schedule, settings } = deps;
   const started = clock.now();
   const list = await formList(deps);
+  const reads: PassReads = { listRode: false, requests: 0 };
   let known: ReadonlyMap<number, FormState> | undefined;
   if (schedule.needsStates) {
     // A fresh process learns from the table which forms waited longest.
@@ -43,8 +63,7 @@ export async function poll(
     firstPass,
     corpWide: settings.corpWide === true,
   });
-  // Between sweeps, one listing for the corp may vouch for the forms with nothing new; it
-  // needs every due form's state first (the same ⌈F/100⌉ reads as the batches below).
+  // Between sweeps, one listing for the corp may vouch for the forms with nothing new.
   let scan: CorpScan | undefined;
   const corpPass = settings.corpWide === true && schedule.corpPlanned;
   const scanning = due.filter(({ sweep }) => !sweep);
@@ -56,7 +75,7 @@ export async function poll(
       await readStates(
         deps,
         unread.map(({ formId }) => formId),
-        false,
+        reads,
       );
     }
     const views = new Map(scanning.map(({ formId }) => [formId, schedule.lastRead(formId)]));
@@ -69,6 +88,10 @@ export async function poll(
   const ownRun = ({ formId, sweep }: DueForm): boolean =>
     !corpPass || sweep || scan?.fresh.has(formId) === true || schedule.pacedDue(formId);
   const summaries: FormSummary[] = [];
+  const reached: FormSummary[] = [];
+  const ran: DueForm[] = [];
+  const stored = new Map<number, FormState>();
+  const results = new Map<number, FormResult>();
   for (let first = 0; first < due.length; first += STATES_PER_READ) {
     const forms = due.slice(first, first + STATES_PER_READ);
     const listed = forms.flatMap(({ formId }) => vouched.get(formId)?.summary ?? []);
@@ -88,29 +111,48 @@ export async function poll(
         : await readStates(
             deps,
             own.map(({ formId }) => formId),
-            first === 0,
+            reads,
           ));
-    const results = new Map<number, FormResult>();
     await pMap(
       own,
       async ({ formId, lookbackSeconds }) => {
-        const state = schedule.overlay(states.get(formId));
-        results.set(formId, await new FormRun(deps, ctx, formId, state, lookbackSeconds).run());
+        const state = states.get(formId);
+        if (state !== undefined) stored.set(formId, state);
+        results.set(
+          formId,
+          await new FormRun(deps, ctx, formId, schedule.overlay(state), lookbackSeconds).run(),
+        );
       },
       { concurrency: deps.formConcurrency ?? 8 },
     );
-    const done = [...listed, ...(await settleIdleForms(deps, own, states, results, started))];
-    for (const summary of done) {
-      const form = forms.find((each) => each.formId === summary.form_id);
-      if (summary.outcome !== 'deferred') {
-        schedule.polled(summary.form_id, started, {
-          cursor: summary.cursor,
-          swept: form?.sweep === true && summary.outcome === 'ok',
-          found: summary.new > 0,
-        });
-      }
-      summaries.push(summary);
+    reached.push(...listed);
+    ran.push(...own);
+  }
+  const idle = idleForms(ran, stored, results);
+  const pending = idle.filter(({ commit, state }) => needsWrite(state, commit.change));
+  // What the pass may still send: ⌈F/100⌉ + 1 less its state reads, at least one.
+  let spare = Math.max(1, Math.ceil(list.formIds.length / STATES_PER_READ) + 1 - reads.requests);
+  const listAge = schedule.listAgeMs(clock.now());
+  const listAlone =
+    !reads.listRode &&
+    listAge >= LIST_REFRESH_MS &&
+    (pending.length === 0 || spare > 1 || listAge >= 2 * LIST_REFRESH_MS) &&
+    ctx.remainingMs() >= settings.deadlineMarginMs;
+  if (listAlone) spare -= 1;
+  // Those not written stay in memory until the form's next pass (its stored cursor lags more).
+  const writes = pending.sort(byUrgency).slice(0, spare * WRITES_PER_REQUEST);
+  reached.push(...(await settleIdleForms(deps, ran, stored, results, writes, started)));
+  if (listAlone) await refreshList(deps);
+  for (const summary of reached) {
+    const form = due.find((each) => each.formId === summary.form_id);
+    if (summary.outcome !== 'deferred') {
+      schedule.polled(summary.form_id, started, {
+        cursor: summary.cursor,
+        swept: form?.sweep === true && summary.outcome === 'ok',
+        found: summary.new > 0,
+      });
     }
+    summaries.push(summary);
   }
   return {
     started_at: new Date(started).toISOString(),
@@ -136,27 +178,47 @@ async function withModes(deps: PollerDeps): Promise<PollerDeps> {
  */
 async function formList(deps: PollerDeps): Promise<FormList> {
   const { forms, schedule, settings, clock } = deps;
-  let list = schedule.list;
-  if (list === undefined) list = (await forms.read([], true)).list;
+  if (schedule.list === undefined) {
+    schedule.readList((await forms.read([], true)).list ?? NO_FORMS, clock.now());
+  }
+  const list = schedule.list ?? NO_FORMS;
   const unseeded = settings.formIds.filter(
-    (formId) => !(list?.formIds.includes(formId) ?? false) && !(list?.removed.has(formId) ?? false),
+    (formId) => !list.formIds.includes(formId) && !list.removed.has(formId),
   );
-  if (unseeded.length > 0) list = await forms.seedList(settings.formIds, clock.now(), list);
-  const resolved = list ?? { formIds: [], removed: new Map<number, number>() };
-  schedule.list = resolved;
-  return resolved;
+  if (unseeded.length === 0) return list;
+  const seeded = await forms.seedList(settings.formIds, clock.now(), list);
+  schedule.readList(seeded, clock.now());
+  return seeded;
 }
 
-/** States of the next forms; the first read also brings the form list, for the next run. */
+const NO_FORMS: FormList = { formIds: [], removed: new Map<number, number>() };
+
+/** States of the next forms; the form list rides along when the last batch has room for it. */
 async function readStates(
   deps: PollerDeps,
   formIds: readonly number[],
-  withList: boolean,
+  reads: PassReads,
 ): Promise<ReadonlyMap<number, FormState>> {
+  const withList = !reads.listRode && formIds.length % STATES_PER_READ !== 0;
   const read = await deps.forms.read(formIds, withList);
-  if (read.list !== undefined) deps.schedule.list = read.list;
+  reads.requests += Math.ceil((formIds.length + (withList ? 1 : 0)) / STATES_PER_READ);
+  if (withList) {
+    deps.schedule.readList(read.list, deps.clock.now());
+    reads.listRode = true;
+  }
   deps.schedule.saw(read.states);
   return read.states;
+}
+
+/** The form list on its own, for a pass whose reads had no room for it. */
+async function refreshList(deps: PollerDeps): Promise<void> {
+  try {
+    deps.schedule.readList((await deps.forms.read([], true)).list, deps.clock.now());
+  } catch (error: unknown) {
+    deps.log.warn('form list not read; the next pass tries again', {
+      error: errorInfo(error, deps.clock.now()),
+    });
+  }
 }
 
 /** A form the run had no time for: nothing read, nothing changed. */
@@ -171,27 +233,48 @@ function unreached(formId: number, cursor: number | null): FormSummary {
   };
 }
 
+/** A form whose run found nothing to publish, with what its pass would change. */
+interface IdleForm {
+  readonly formId: number;
+  readonly commit: NonNullable<FormResult['idleCommit']>;
+  readonly state: FormState;
+}
+
+function idleForms(
+  forms: readonly DueForm[],
+  stored: ReadonlyMap<number, FormState>,
+  results: ReadonlyMap<number, FormResult>,
+): IdleForm[] {
+  return forms.flatMap(({ formId }) => {
+    const commit = results.get(formId)?.idleCommit;
+    const state = stored.get(formId);
+    return commit === undefined || state === undefined ? [] : [{ formId, commit, state }];
+  });
+}
+
+/** A continuation or an error to clear first, then the stored cursor that lags most. */
+function byUrgency(a: IdleForm, b: IdleForm): number {
+  const flagged = (form: IdleForm) =>
+    form.state.continuation !== undefined || form.state.lastError !== undefined ? 0 : 1;
+  return flagged(a) - flagged(b) || a.state.cursor - b.state.cursor || a.formId - b.formId;
+}
+
 /**
  * What an idle form's pass ends with. Its cursor moved and nothing else did, so writing it every
  * pass would cost a write per form per pass: the state is written only when something else
  * changes (a continuation or an error cleared), or when the stored cursor would lag more than
  * WRITE_LAG_BOUND_SECONDS; in between, this process keeps the newer view in memory. Those that
- * are written go together: one request for up to 100 forms.
+ * are written (`writes`) go together: one request for up to 100 forms.
  */
 async function settleIdleForms(
   deps: PollerDeps,
   forms: readonly DueForm[],
   stored: ReadonlyMap<number, FormState>,
   results: ReadonlyMap<number, FormResult>,
+  writes: readonly IdleForm[],
   passAt: number,
 ): Promise<FormSummary[]> {
   const { schedule } = deps;
-  const idle = forms.flatMap(({ formId }) => {
-    const commit = results.get(formId)?.idleCommit;
-    const state = stored.get(formId);
-    return commit === undefined || state === undefined ? [] : [{ formId, commit, state }];
-  });
-  const writes = idle.filter(({ commit, state }) => needsWrite(state, commit.change));
   let committed = new Set<number>();
   if (writes.length > 0) {
     try {

@@ -44,6 +44,7 @@ export interface DueForm {
 export class PollSchedule {
   readonly #forms = new Map<number, FormMemory>();
   #list: FormList | undefined;
+  #listReadAt: number | undefined;
   #learned = false;
   #corpPlanned = false;
   #pacedDue = new Set<number>();
@@ -57,8 +58,15 @@ export class PollSchedule {
     return this.#list;
   }
 
-  set list(list: FormList | undefined) {
-    this.#list = list;
+  /** Takes in the form list the table holds at `at` (none yet leaves the one known). */
+  readList(list: FormList | undefined, at: number): void {
+    if (list !== undefined) this.#list = list;
+    this.#listReadAt = at;
+  }
+
+  /** How long ago the form list was last read from the table (Infinity: never). */
+  listAgeMs(now: number): number {
+    return this.#listReadAt === undefined ? Infinity : now - this.#listReadAt;
   }
 
   /** True until the process has seen every form's state once (its first pass). */

@@ -76,7 +76,8 @@ export class DynamoFormStateStore implements FormStateStore {
     const states = new Map<number, FormState>();
     let list: FormList | undefined;
     const keys: TableKey[] = [...(withList ? [this.#listKey()] : []), ...formIds.map(key)];
-    // The list rides in the first request with the first 99 states: no request of its own.
+    // The list rides in the first request; the poller asks for it only where the states leave
+    // it room, so that it costs no request of its own (lib/poll/poll.ts).
     for (const group of chunk(keys, BATCH_GET_MAX)) {
       const left = await drainUnprocessed(
         group,

@@ -1,7 +1,7 @@
 import { describe, expect, it, vi } from 'vitest';
-import type { PollSettings } from '../../../lib/poll/context.js';
 import { runPasses } from '../../../lib/poll/passes.js';
 import { PollSchedule } from '../../../lib/poll/schedule.js';
+import { pollSettings } from '../../fixtures/poll-settings.js';
 import { submitter } from '../../fixtures/weiban.js';
 import { FakeWeiban } from '../../support/fake-weiban.js';
 import { JumpingClock } from '../../support/jumping-clock.js';
@@ -25,17 +25,7 @@ function setup({
   const forms = new MemoryFormStateStore();
   const publisher = new MemoryPublisher();
   const published = new Map<string, number>();
-  const settings: PollSettings = {
-    corpId: 'corp-1',
-    formIds,
-    startFrom: { mode: 'now' },
-    lookbackSeconds: 600,
-    pageSize: 100,
-    deadlineMarginMs: 10_000,
-    emitResubmissions: false,
-    answerFormIds: [],
-    pace: { minMs: intervalMs, perMinute },
-  };
+  const settings = pollSettings({ formIds, pace: { minMs: intervalMs, perMinute } });
   for (const formId of formIds) {
     forms.states.set(formId, {
       formId,
@@ -164,6 +154,48 @@ describe('passes within one invocation (G10)', () => {
     expect(t.forms.requests - before.requests).toBeLessThanOrEqual(Math.ceil(250 / 100) + 1);
     expect([...t.forms.states.values()].map((state) => state.version)).toEqual(versions);
   });
+
+  it.each([100, 200])(
+    'keeps every idle pass within ⌈F/100⌉ + 1 DynamoDB requests at F = %i, whole batches of states, while writing lagging cursors and re-reading the form list',
+    async (count) => {
+      const formIds = Array.from({ length: count }, (_, i) => 1_000 + i);
+      const t = setup({ formIds, intervalMs: 60_000, perMinute: 500 });
+      await t.invoke('run-warm', START_MS);
+      const removedAt = 4;
+      const perPass: number[] = [];
+      let lastPolledRemoved = 0;
+      for (let minute = 1; minute <= 8; minute += 1) {
+        t.clock.advance(60_000);
+        if (minute === removedAt) {
+          // The operator's `forms remove 1000`, as operator.ts writes it.
+          t.forms.list?.formIds.splice(0, 1);
+          t.forms.list?.removed.set(1_000, t.clock.now());
+        }
+        const before = t.forms.requests;
+        const queried = t.weiban.queries.length;
+        await t.invoke(`run-${minute}`, t.clock.now());
+        perPass.push(t.forms.requests - before);
+        const polled = new Set(t.weiban.queries.slice(queried).map((q) => q.formId));
+        // Every form is polled each minute; the removed one stops within two.
+        expect(polled.size, `minute ${minute}`).toBeGreaterThanOrEqual(count - 1);
+        if (polled.has(1_000)) lastPolledRemoved = minute;
+      }
+      expect(lastPolledRemoved).toBeLessThan(removedAt + 2);
+
+      // The 100 states of a batch leave the list no room: it goes alone, on a pass apart from
+      // the write of the lagging cursors.
+      for (const [pass, requests] of perPass.entries()) {
+        expect(requests, `pass ${pass + 1}`).toBeLessThanOrEqual(Math.ceil(count / 100) + 1);
+      }
+      const nowS = Math.floor(t.clock.now() / 1000);
+      for (const formId of formIds.slice(1)) {
+        const stored = t.forms.states.get(formId);
+        // Written at the 120 s bound, or one pass after it when the list went first.
+        expect(nowS - (stored?.cursor ?? 0), `form ${formId}`).toBeLessThanOrEqual(120 + 2 * 60);
+        expect(stored?.version, `form ${formId}`).toBeGreaterThan(2);
+      }
+    },
+  );
 
   it('keeps within 80 % of the budget, polling a busy form at the interval and quiet ones less often', async () => {
     // 12 forms every 5 s would take 144 calls a minute; 100 a minute is planned as 80.
