@@ -44,6 +44,8 @@ export function measurementRows(results: Results): Row[] {
     const series = (pick: (t: TickCost) => number) => warm.map(pick).join(' ');
     rows.push([section, `warm ticks (${warm.length}): Weiban calls`, series((t) => t.weibanCalls)]);
     rows.push([section, '  DynamoDB requests', series((t) => t.dynamoRequests)]);
+    rows.push([section, '    form state and list', series((t) => t.dynamoByPart.forms ?? 0)]);
+    rows.push([section, "    the corp budget's item", series((t) => t.dynamoByPart.budget ?? 0)]);
     rows.push([section, '  SNS requests', series((t) => t.snsRequests)]);
     const worst = warm.reduce<TickCost | undefined>(
       (found, t) => (found === undefined || t.dynamoRequests > found.dynamoRequests ? t : found),
@@ -61,8 +63,8 @@ export function measurementRows(results: Results): Row[] {
         warm.reduce((sum, t) => sum + pick(t), 0) / warm.length;
       rows.push([
         section,
-        '  mean: Weiban ÷ F · DynamoDB ÷ (⌈F/100⌉+1)',
-        `${fixed(mean((t) => t.weibanCalls) / idle.forms, 2)} · ${fixed(mean((t) => t.dynamoRequests) / (Math.ceil(idle.forms / 100) + 1), 2)}`,
+        '  mean: Weiban ÷ F · DynamoDB form state and list ÷ (⌈F/100⌉+1)',
+        `${fixed(mean((t) => t.weibanCalls) / idle.forms, 2)} · ${fixed(mean((t) => t.dynamoByPart.forms ?? 0) / (Math.ceil(idle.forms / 100) + 1), 2)}`,
       ]);
     }
   };

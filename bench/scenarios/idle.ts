@@ -14,6 +14,8 @@ export interface TickCost {
   readonly weibanByEndpoint: Record<string, number>;
   readonly dynamoRequests: number;
   readonly dynamoByCommand: Record<string, number>;
+  /** The same by part of the table: `forms` (state and list), `budget`, `ledger`, … */
+  readonly dynamoByPart: Record<string, number>;
   readonly snsRequests: number;
   readonly outcomes: Record<string, number>;
   readonly published: number;
@@ -104,6 +106,7 @@ export async function measure(
     weibanByEndpoint,
     dynamoRequests: deployment.dynamoRequests.total(),
     dynamoByCommand: deployment.dynamoRequests.byCommand(),
+    dynamoByPart: deployment.dynamoRequests.byPart(),
     snsRequests: deployment.snsRequests.total(),
     outcomes,
     published: summary.totals.published,
