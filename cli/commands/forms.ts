@@ -13,8 +13,8 @@ const FORMS_PER_CHANGE = 50;
 
 const FORMS_HELP = `The poller polls the forms in the table's form list. FORM_IDS (the stage's formIds param)
 seeds the list with forms it has neither listed nor had removed; these commands change it with
-no deploy. The poller reads the list with each run's states, so a change takes effect within
-two runs.`;
+no deploy. The poller reads the list with its states, or on its own once it is a minute old,
+so a change takes effect within two runs, three at most.`;
 
 export const formsListCommand: Command = {
   name: 'forms list',
@@ -97,8 +97,8 @@ async function change(ctx: CommandContext, action: 'add' | 'remove'): Promise<nu
   // The poller reads the list along with the states of a run: the run after acts on it.
   const done =
     action === 'add'
-      ? 'Added %s. The poller starts on it within two runs.'
-      : 'Removed %s. The poller stops within two runs.';
+      ? 'Added %s. The poller starts on it within three runs.'
+      : 'Removed %s. The poller stops within three runs.';
   println(
     ctx.io.stdout,
     done.replace('%s', `${formatCount(formIds.length)} form(s): ${formIds.join(', ')}`),

@@ -8,25 +8,30 @@ import {
   type FormSummary,
   type RunSummary,
 } from '../model.js';
-import type { StateChange } from '../ports.js';
 import type { PollerDeps, RunContext } from './context.js';
 import { scanCorp, type CorpScan } from './corp-scan.js';
 import { FormRun, type FormResult } from './form-run.js';
+import { idleWrites, planWrites, settleIdleForms } from './idle-writes.js';
 import type { DueForm } from './schedule.js';
 
-// DynamoDB: BatchGetItem takes 100 keys, TransactWriteItems 100 actions.
+export { WRITE_LAG_BOUND_SECONDS } from './idle-writes.js';
+
+// DynamoDB: BatchGetItem takes 100 keys.
 const STATES_PER_READ = 100;
-const WRITES_PER_REQUEST = 100;
+/** Forms run between two looks at the deadline. */
+const FORMS_PER_BATCH = 100;
 
 /**
- * How old the form list may grow before a pass reads it on its own. It rides free in a state
- * read with room for one more key; a pass whose reads are all full batches of 100 (or that
- * reads no state) reads it alone once it is this old, so that `forms add` and `forms remove`
- * take effect within about a minute. Twice this old, it goes before the pass's idle writes.
+ * The form list rides free in a state read with room for one more key. A pass whose reads have
+ * none (all full batches of 100, or no read at all) reads it on its own once it is a minute
+ * old, if its requests allow (`planWrites`), and must once it would be older than
+ * LIST_MAX_AGE_MS by the next pass: `forms add` and `forms remove` reach the poller within
+ * about a minute, and within LIST_MAX_AGE_MS plus a pass in any case.
  */
-export const LIST_REFRESH_MS = 60_000;
+const LIST_REFRESH_MS = 60_000;
+const LIST_MAX_AGE_MS = 150_000;
 
-/** What one pass has read so far: whether the form list rode along, and in how many requests. */
+/** What one pass has read so far: whether the form list came with it, and in how many requests. */
 interface PassReads {
   listRode: boolean;
   requests: number;
@@ -39,9 +44,9 @@ interface PassReads {
  * never stops the others. Forms the run has no time for are `deferred`, and the next run
  * starts with them (G10).
  *
- * An idle pass sends at most ⌈F/100⌉ + 1 DynamoDB requests: its state reads, each a full batch
- * but the last, and what is left of the bound for the form list, when it could not ride in a
- * read, and for writes of up to 100 idle forms each (docs/guarantees.md#passes).
+ * A pass sends at most ⌈F/100⌉ + 1 requests for the forms' state and list, where it publishes
+ * nothing: its state reads, and, in what the bound leaves, its idle writes (100 forms a
+ * request) and the list when it could not ride in a read (docs/guarantees.md#passes).
  */
 export async function poll(
   given: PollerDeps,
@@ -51,13 +56,18 @@ export async function poll(
   const deps = await withModes(given);
   const { clock, schedule, settings } = deps;
   const started = clock.now();
-  const list = await formList(deps);
   const reads: PassReads = { listRode: false, requests: 0 };
-  let known: ReadonlyMap<number, FormState> | undefined;
+  const list = await formList(deps, reads);
+  // The states this pass read, each once.
+  const fresh = new Map<number, FormState>();
+  const readStates = async (formIds: readonly number[]) => {
+    const states = await readStatesOf(deps, formIds, reads);
+    for (const [formId, state] of states) fresh.set(formId, state);
+    return states;
+  };
   if (schedule.needsStates) {
     // A fresh process learns from the table which forms waited longest.
-    known = (await deps.forms.read(list.formIds, false)).states;
-    schedule.learn(known);
+    schedule.learn(await readStates(list.formIds));
   }
   const due = schedule.due(list.formIds, started, settings.pace, settings.lookbackSeconds, {
     firstPass,
@@ -72,11 +82,7 @@ export async function poll(
     // pass reads no state. Forms it has never read are read now.
     const unread = scanning.filter(({ formId }) => schedule.lastRead(formId) === undefined);
     if (unread.length > 0) {
-      await readStates(
-        deps,
-        unread.map(({ formId }) => formId),
-        reads,
-      );
+      await readStates(unread.map(({ formId }) => formId));
     }
     const views = new Map(scanning.map(({ formId }) => [formId, schedule.lastRead(formId)]));
     scan = await scanCorp(deps, ctx, scanning, views);
@@ -90,12 +96,19 @@ export async function poll(
   const summaries: FormSummary[] = [];
   const reached: FormSummary[] = [];
   const ran: DueForm[] = [];
-  const stored = new Map<number, FormState>();
   const results = new Map<number, FormResult>();
-  for (let first = 0; first < due.length; first += STATES_PER_READ) {
-    const forms = due.slice(first, first + STATES_PER_READ);
+  // Forms the corp-wide listing found nothing for are done; the rest need their state, read
+  // once a pass and together, so that the reads are full batches of 100 but the last.
+  const isOwn = (form: DueForm) => !vouched.has(form.formId) && ownRun(form);
+  const unread = due.filter((form) => isOwn(form) && !fresh.has(form.formId));
+  if (unread.length > 0 && ctx.remainingMs() >= settings.deadlineMarginMs) {
+    await readStates(unread.map(({ formId }) => formId));
+  }
+  for (let first = 0; first < due.length; first += FORMS_PER_BATCH) {
+    const forms = due.slice(first, first + FORMS_PER_BATCH);
     const listed = forms.flatMap(({ formId }) => vouched.get(formId)?.summary ?? []);
-    const own = forms.filter((form) => !vouched.has(form.formId) && ownRun(form));
+    const own = forms.filter(isOwn);
+    // Past the margin before the reads, too: nothing of these forms was read.
     if (ctx.remainingMs() < settings.deadlineMarginMs) {
       summaries.push(
         ...listed,
@@ -103,52 +116,24 @@ export async function poll(
       );
       continue;
     }
-    // Forms the corp-wide listing found nothing for are done; the rest need their state.
-    const states =
-      known ??
-      (own.length === 0
-        ? new Map<number, FormState>()
-        : await readStates(
-            deps,
-            own.map(({ formId }) => formId),
-            reads,
-          ));
     await pMap(
       own,
       async ({ formId, lookbackSeconds }) => {
-        const state = states.get(formId);
-        if (state !== undefined) stored.set(formId, state);
-        results.set(
-          formId,
-          await new FormRun(deps, ctx, formId, schedule.overlay(state), lookbackSeconds).run(),
-        );
+        const state = schedule.overlay(fresh.get(formId));
+        results.set(formId, await new FormRun(deps, ctx, formId, state, lookbackSeconds).run());
       },
       { concurrency: deps.formConcurrency ?? 8 },
     );
     reached.push(...listed);
     ran.push(...own);
   }
-  const idle = idleForms(ran, stored, results);
-  const pending = idle.filter(({ commit, state }) => needsWrite(state, commit.change));
-  // What the pass may still send: ⌈F/100⌉ + 1 less its state reads, at least one.
-  let spare = Math.max(1, Math.ceil(list.formIds.length / STATES_PER_READ) + 1 - reads.requests);
-  const listAge = schedule.listAgeMs(clock.now());
-  const listAlone =
-    !reads.listRode &&
-    listAge >= LIST_REFRESH_MS &&
-    (pending.length === 0 || spare > 1 || listAge >= 2 * LIST_REFRESH_MS) &&
-    ctx.remainingMs() >= settings.deadlineMarginMs;
-  if (listAlone) spare -= 1;
-  // Those not written stay in memory until the form's next pass (its stored cursor lags more).
-  const writes = pending.sort(byUrgency).slice(0, spare * WRITES_PER_REQUEST);
-  reached.push(...(await settleIdleForms(deps, ran, stored, results, writes, started)));
-  if (listAlone) await refreshList(deps);
+  reached.push(...(await endPass(deps, ctx, { list, reads, ran, fresh, results, started })));
+  const byId = new Map(due.map((form) => [form.formId, form]));
   for (const summary of reached) {
-    const form = due.find((each) => each.formId === summary.form_id);
     if (summary.outcome !== 'deferred') {
       schedule.polled(summary.form_id, started, {
         cursor: summary.cursor,
-        swept: form?.sweep === true && summary.outcome === 'ok',
+        swept: byId.get(summary.form_id)?.sweep === true && summary.outcome === 'ok',
         found: summary.new > 0,
       });
     }
@@ -160,6 +145,43 @@ export async function poll(
     forms: summaries.sort((a, b) => a.form_id - b.form_id),
     totals: summaries.reduce(addCounts, noCounts()),
   };
+}
+
+/**
+ * The pass's idle writes, those it holds from earlier passes included, and the form list when
+ * it could not ride, in the requests the bound ⌈F/100⌉ + 1 leaves after the state reads.
+ */
+async function endPass(
+  deps: PollerDeps,
+  ctx: RunContext,
+  pass: {
+    list: FormList;
+    reads: PassReads;
+    ran: readonly DueForm[];
+    fresh: ReadonlyMap<number, FormState>;
+    results: ReadonlyMap<number, FormResult>;
+    started: number;
+  },
+): Promise<FormSummary[]> {
+  const { schedule, settings, clock } = deps;
+  const { list, reads, ran, fresh, results, started } = pass;
+  const ranIds = new Set(ran.map(({ formId }) => formId));
+  const pending = [
+    ...idleWrites(deps, ran, fresh, results, started),
+    ...schedule.heldWrites(list.formIds).filter(({ formId }) => !ranIds.has(formId)),
+  ];
+  const room = Math.ceil(list.formIds.length / STATES_PER_READ) + 1 - reads.requests;
+  const listAge = schedule.listAgeMs(clock.now());
+  const plan = planWrites(pending, room, {
+    must: !reads.listRode && listAge + settings.pace.minMs > LIST_MAX_AGE_MS,
+    may:
+      !reads.listRode &&
+      listAge >= LIST_REFRESH_MS &&
+      ctx.remainingMs() >= settings.deadlineMarginMs,
+  });
+  const summaries = await settleIdleForms(deps, ran, fresh, results, plan);
+  if (plan.listAlone) await refreshList(deps);
+  return summaries;
 }
 
 /** The settings for this pass, with the page size, time window and listing the findings allow. */
@@ -176,31 +198,37 @@ async function withModes(deps: PollerDeps): Promise<PollerDeps> {
  * The forms to poll. The table's list is the truth; FORM_IDS seeds it with the forms it has
  * neither listed nor had removed, so an operator's `forms remove` sticks across redeploys.
  */
-async function formList(deps: PollerDeps): Promise<FormList> {
+async function formList(deps: PollerDeps, reads: PassReads): Promise<FormList> {
   const { forms, schedule, settings, clock } = deps;
   if (schedule.list === undefined) {
-    schedule.readList((await forms.read([], true)).list ?? NO_FORMS, clock.now());
+    const read = await forms.read([], true);
+    reads.requests += 1;
+    reads.listRode = true;
+    schedule.readList(read.list ?? noForms(), clock.now());
   }
-  const list = schedule.list ?? NO_FORMS;
+  const list = schedule.list ?? noForms();
   const unseeded = settings.formIds.filter(
     (formId) => !list.formIds.includes(formId) && !list.removed.has(formId),
   );
   if (unseeded.length === 0) return list;
   const seeded = await forms.seedList(settings.formIds, clock.now(), list);
+  reads.requests += 1;
+  reads.listRode = true;
   schedule.readList(seeded, clock.now());
   return seeded;
 }
 
-const NO_FORMS: FormList = { formIds: [], removed: new Map<number, number>() };
+const noForms = (): FormList => ({ formIds: [], removed: new Map<number, number>() });
 
-/** States of the next forms; the form list rides along when the last batch has room for it. */
-async function readStates(
+/** States of the forms; the form list rides along when the last batch has room for it. */
+async function readStatesOf(
   deps: PollerDeps,
   formIds: readonly number[],
   reads: PassReads,
 ): Promise<ReadonlyMap<number, FormState>> {
   const withList = !reads.listRode && formIds.length % STATES_PER_READ !== 0;
   const read = await deps.forms.read(formIds, withList);
+  // As the store sends them: 100 keys a request.
   reads.requests += Math.ceil((formIds.length + (withList ? 1 : 0)) / STATES_PER_READ);
   if (withList) {
     deps.schedule.readList(read.list, deps.clock.now());
@@ -231,111 +259,4 @@ function unreached(formId: number, cursor: number | null): FormSummary {
     cursor,
     window: null,
   };
-}
-
-/** A form whose run found nothing to publish, with what its pass would change. */
-interface IdleForm {
-  readonly formId: number;
-  readonly commit: NonNullable<FormResult['idleCommit']>;
-  readonly state: FormState;
-}
-
-function idleForms(
-  forms: readonly DueForm[],
-  stored: ReadonlyMap<number, FormState>,
-  results: ReadonlyMap<number, FormResult>,
-): IdleForm[] {
-  return forms.flatMap(({ formId }) => {
-    const commit = results.get(formId)?.idleCommit;
-    const state = stored.get(formId);
-    return commit === undefined || state === undefined ? [] : [{ formId, commit, state }];
-  });
-}
-
-/** A continuation or an error to clear first, then the stored cursor that lags most. */
-function byUrgency(a: IdleForm, b: IdleForm): number {
-  const flagged = (form: IdleForm) =>
-    form.state.continuation !== undefined || form.state.lastError !== undefined ? 0 : 1;
-  return flagged(a) - flagged(b) || a.state.cursor - b.state.cursor || a.formId - b.formId;
-}
-
-/**
- * What an idle form's pass ends with. Its cursor moved and nothing else did, so writing it every
- * pass would cost a write per form per pass: the state is written only when something else
- * changes (a continuation or an error cleared), or when the stored cursor would lag more than
- * WRITE_LAG_BOUND_SECONDS; in between, this process keeps the newer view in memory. Those that
- * are written (`writes`) go together: one request for up to 100 forms.
- */
-async function settleIdleForms(
-  deps: PollerDeps,
-  forms: readonly DueForm[],
-  stored: ReadonlyMap<number, FormState>,
-  results: ReadonlyMap<number, FormResult>,
-  writes: readonly IdleForm[],
-  passAt: number,
-): Promise<FormSummary[]> {
-  const { schedule } = deps;
-  let committed = new Set<number>();
-  if (writes.length > 0) {
-    try {
-      committed = await deps.forms.commitMany(
-        writes.map(({ formId, commit }) => ({
-          formId,
-          version: commit.version,
-          change: schedule.paced(formId, commit.change, passAt),
-        })),
-        deps.clock.now(),
-      );
-    } catch (error: unknown) {
-      deps.log.warn('cursor update failed; the next run reads the same window again', {
-        forms: writes.map((item) => item.formId),
-        error: errorInfo(error, deps.clock.now()),
-      });
-    }
-  }
-  const held = new Set(writes.map(({ formId }) => formId));
-  return forms.flatMap(({ formId }) => {
-    const result = results.get(formId);
-    if (result === undefined) return [];
-    const commit = result.idleCommit;
-    const state = stored.get(formId);
-    if (commit === undefined || state === undefined) {
-      // A leased run wrote the form itself: the table is newest.
-      schedule.forget(formId);
-      return [result.summary];
-    }
-    const cursor = commit.change.cursor ?? commit.previousCursor;
-    const recent = commit.change.recent ?? state.recent;
-    if (committed.has(formId)) {
-      schedule.remember(formId, { version: state.version + 1, cursor, ...(recent && { recent }) });
-      return [result.summary];
-    }
-    if (!held.has(formId)) {
-      schedule.remember(formId, { version: state.version, cursor, ...(recent && { recent }) });
-      return [result.summary];
-    }
-    deps.log.debug('cursor not moved: the form changed during the run', {
-      formId,
-      window: result.summary.window,
-    });
-    schedule.forget(formId);
-    return [{ ...result.summary, cursor: commit.previousCursor }];
-  });
-}
-
-/**
- * How far the stored cursor may fall behind what this process knows, for an idle form: a
- * successor after a cold start re-reads at most this much more (the dedupe records make that
- * harmless), and `status` shows a cursor at most this old, for one write per form every two
- * minutes instead of one every pass.
- */
-export const WRITE_LAG_BOUND_SECONDS = 120;
-
-/** Whether an idle form's pass changes something worth a write. */
-function needsWrite(state: FormState, change: StateChange): boolean {
-  if (state.continuation !== undefined || state.lastError !== undefined) return true;
-  const cursor = change.cursor ?? state.cursor;
-  if (cursor - state.cursor > WRITE_LAG_BOUND_SECONDS) return true;
-  const before = state.recent ?? {};
-  return Object.keys(change.recent ?? {}).some((uId) => !(uId in before));
 }

@@ -25,6 +25,21 @@ interface FormMemory {
   view?: { version: number; cursor: number; recent?: Readonly<Record<string, number>> };
   /** The state as last read from the table. */
   read?: FormState;
+  /** An idle write a pass had no room for, to send from a later pass. */
+  unwritten?: IdleWrite;
+}
+
+/** One idle form's state write: the change its pass made, guarded by the version it read. */
+export interface IdleWrite {
+  readonly formId: number;
+  readonly version: number;
+  readonly change: StateChange;
+  /** It clears a continuation or an error. */
+  readonly flagged: boolean;
+  /** The cursor the table holds. */
+  readonly storedCursor: number;
+  /** The form as this process knows it once the write is done. */
+  readonly view: { cursor: number; recent?: Readonly<Record<string, number>> };
 }
 
 /** One form a pass polls, and how far behind its cursor it reads. */
@@ -243,7 +258,29 @@ export class PollSchedule {
 
   /** Keeps what an idle pass would have written, while the table holds `version`. */
   remember(formId: number, view: NonNullable<FormMemory['view']>): void {
-    this.#memory(formId).view = view;
+    const memory = this.#memory(formId);
+    memory.view = view;
+    delete memory.unwritten;
+  }
+
+  /** Keeps an idle write for a later pass, and the view it would leave meanwhile. */
+  hold(write: IdleWrite): void {
+    const memory = this.#memory(write.formId);
+    memory.view = { version: write.version, ...write.view };
+    memory.unwritten = write;
+  }
+
+  /**
+   * The idle writes held for a later pass, of the forms still listed, that the table may still
+   * take: none once this process has read a newer version of the form.
+   */
+  heldWrites(formIds: readonly number[]): IdleWrite[] {
+    return formIds.flatMap((formId) => {
+      const memory = this.#forms.get(formId);
+      const write = memory?.unwritten;
+      if (write === undefined) return [];
+      return (memory?.read?.version ?? write.version) > write.version ? [] : [write];
+    });
   }
 
   /** The table now holds this form's newest state: drop the unwritten view and the last read. */
@@ -251,6 +288,7 @@ export class PollSchedule {
     const memory = this.#memory(formId);
     delete memory.view;
     delete memory.read;
+    delete memory.unwritten;
   }
 
   #isHot(formId: number, now: number): boolean {

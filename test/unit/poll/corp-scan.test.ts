@@ -401,6 +401,29 @@ describe('poll: the corp-wide listing (docs/guarantees.md#corp-wide)', () => {
     expect(t.listings()).toEqual(['corp']);
   });
 
+  it('keeps a pass that reads a form it had forgotten, runs the errored ones and clears their errors within ⌈F/100⌉ + 1 requests', async () => {
+    const formIds = [1, 2, 3, 4, 5, 6];
+    const t = await swept({ formIds, pace: { minMs: PASS_MS, perMinute: 40 } });
+    const error = { name: 'TransportError', message: 'timeout', at: NOW_S * 1000 };
+    for (const formId of [3, 4, 5, 6]) {
+      t.schedule.forget(formId);
+      t.seed({ formId, version: 5, cursor: NOW_S, lastError: error });
+    }
+    const perPass: number[] = [];
+    for (let pass = 0; pass < 6; pass += 1) {
+      // Another process wrote form 1 (as after a version conflict): read again this pass.
+      if (pass === 2) t.schedule.forget(1);
+      const before = t.forms.requests;
+      const summary = await t.pass();
+      perPass.push(t.forms.requests - before);
+      expect(summary.forms.every((form) => form.outcome === 'ok')).toBe(true);
+    }
+
+    for (const requests of perPass) expect(requests).toBeLessThanOrEqual(2);
+    for (const formId of [3, 4, 5, 6])
+      expect(t.forms.states.get(formId)?.lastError).toBeUndefined();
+  });
+
   it('is not used with the mode off, nor for a single form', async () => {
     const off = await swept({ corpWide: false });
     await off.pass();

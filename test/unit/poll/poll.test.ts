@@ -389,6 +389,25 @@ describe('poll: windows and pages (G1–G3)', () => {
     );
   });
 
+  it("keeps a fresh process's first pass within ⌈F/100⌉ + 1 requests, and writes the lagging cursors on the next", async () => {
+    const formIds = Array.from({ length: 100 }, (_, i) => i + 1);
+    const t = setup({ formIds });
+    t.forms.list = { formIds, removed: new Map() };
+    for (const formId of formIds) t.seed({ formId, cursor: NOW_S - 600 });
+
+    const first = t.forms.requests;
+    await t.run('run-1');
+    const firstPass = t.forms.requests - first;
+    t.clock.advance(4_000);
+    const second = t.forms.requests;
+    await t.run('run-1', { firstPass: false });
+
+    // The list and 100 states: the bound, with no room for the write, which the next pass sends.
+    expect(firstPass).toBe(2);
+    expect(t.forms.requests - second).toBeLessThanOrEqual(2);
+    for (const formId of formIds) expect(stateOf(t.forms, formId).cursor).toBe(NOW_S + 4);
+  });
+
   it('reads on from its unwritten cursor, and from the table once another process wrote', async () => {
     const t = setup();
     t.seed({ formId: 842 });
