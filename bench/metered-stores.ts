@@ -1,6 +1,7 @@
 import type { Clock } from '../lib/clock.js';
 import type { ErrorInfo, FormList, FormState, StartMode } from '../lib/model.js';
 import type {
+  CommitManyResult,
   FormsRead,
   Guard,
   OutgoingMessage,
@@ -116,7 +117,7 @@ export class MeteredFormStore extends MemoryFormStateStore {
   override async commitMany(
     items: readonly { formId: number; version: number; change: StateChange }[],
     now: number,
-  ): Promise<Set<number>> {
+  ): Promise<CommitManyResult> {
     this.meter.request('TransactWriteItems', 'forms', Math.ceil(items.length / 100));
     const done = await super.commitMany(items, now);
     for (const item of items)

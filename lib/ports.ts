@@ -53,6 +53,12 @@ export interface StateChange {
   readonly pollEveryMs?: number;
 }
 
+/** What `commitMany` did. */
+export interface CommitManyResult {
+  readonly committed: ReadonlySet<number>;
+  readonly conflicted: ReadonlySet<number>;
+}
+
 /** What one read of the form table brought back. */
 export interface FormsRead {
   /** Every existing state among the forms asked for. */
@@ -84,11 +90,15 @@ export interface FormStateStore {
   renewLease(formId: number, owner: string, until: number, now: number): Promise<void>;
   /** Applies `change` if `guard` holds; a lease guard also releases the lease. Throws StateConflictError. */
   commit(formId: number, guard: Guard, change: StateChange, now: number): Promise<void>;
-  /** Version-guarded commits in as few requests as possible; returns the forms committed. */
+  /**
+   * Version-guarded commits, one request per 100, each all or nothing (as DynamoDB's
+   * transactions are): the forms committed, and those whose guard failed. The others of a
+   * request that failed are in neither, for a later request to send again.
+   */
   commitMany(
     items: readonly { formId: number; version: number; change: StateChange }[],
     now: number,
-  ): Promise<Set<number>>;
+  ): Promise<CommitManyResult>;
   /** Records an error without the lease (the cursor is untouched). */
   noteError(formId: number, error: ErrorInfo): Promise<void>;
 }

@@ -1,6 +1,6 @@
 import { errorInfo } from '../errors.js';
 import type { FormState, FormSummary } from '../model.js';
-import type { StateChange } from '../ports.js';
+import type { CommitManyResult, StateChange } from '../ports.js';
 import type { PollerDeps } from './context.js';
 import type { FormResult } from './form-run.js';
 import type { DueForm, IdleWrite } from './schedule.js';
@@ -9,10 +9,10 @@ import type { DueForm, IdleWrite } from './schedule.js';
 const WRITES_PER_REQUEST = 100;
 
 /**
- * How far the stored cursor may fall behind what this process knows, for an idle form: a
- * successor after a cold start re-reads at most this much more (the dedupe records make that
- * harmless), and `status` shows a cursor at most this old, for one write per form every two
- * minutes instead of one every pass.
+ * How far the stored cursor may fall behind what this process knows, for an idle form, before
+ * a write is due: one write per form every two minutes instead of one every pass. A write the
+ * pass has no room for waits (docs/guarantees.md#passes), so a successor after a cold start,
+ * and `status`, may see a cursor a little older (the dedupe records make re-reading harmless).
  */
 export const WRITE_LAG_BOUND_SECONDS = 120;
 
@@ -30,19 +30,33 @@ export function idleWrites(
   return forms.flatMap(({ formId }) => {
     const commit = results.get(formId)?.idleCommit;
     const state = stored.get(formId);
-    if (commit === undefined || state === undefined || !needsWrite(state, commit.change)) return [];
-    const recent = commit.change.recent ?? state.recent;
+    if (commit === undefined || state === undefined) return [];
+    const view = viewAfter(deps, commit, state);
+    // Against the table's state: a cache the run found unchanged may be newer than the table's.
+    const change =
+      view.recent === undefined ? commit.change : { ...commit.change, recent: view.recent };
+    if (!needsWrite(state, change)) return [];
     return [
       {
         formId,
         version: commit.version,
-        change: deps.schedule.paced(formId, commit.change, passAt),
+        change: deps.schedule.paced(formId, change, passAt),
         flagged: state.continuation !== undefined || state.lastError !== undefined,
         storedCursor: state.cursor,
-        view: { cursor: commit.change.cursor ?? commit.previousCursor, ...(recent && { recent }) },
+        view,
       },
     ];
   });
+}
+
+/** The form as this process knows it after an idle run: its cursor and cache of submitters. */
+function viewAfter(
+  deps: PollerDeps,
+  commit: NonNullable<FormResult['idleCommit']>,
+  state: FormState,
+): IdleWrite['view'] {
+  const recent = commit.change.recent ?? deps.schedule.overlay(state)?.recent;
+  return { cursor: commit.change.cursor ?? commit.previousCursor, ...(recent && { recent }) };
 }
 
 /** What the pass sends with the requests the bound leaves it, and what waits for a later one. */
@@ -54,10 +68,10 @@ export interface WritePlan {
 }
 
 /**
- * Shares the `room` requests a pass has left among its idle writes and the form list. Writes
- * that clear a continuation or an error come first, then the list when it must be read
- * (`list.must`), then the writes of the most lagging stored cursors, 100 forms a request, then
- * the list when it would merely be good to read (`list.may`).
+ * Shares the `room` requests a pass has left among its idle writes and the form list: the list
+ * first when it must be read (`list.must`), then the writes, 100 forms a request, those that
+ * clear a continuation or an error first and then the most lagging stored cursors, then the
+ * list when it would merely be good to read (`list.may`).
  */
 export function planWrites(
   pending: readonly IdleWrite[],
@@ -65,22 +79,14 @@ export function planWrites(
   list: { readonly must: boolean; readonly may: boolean },
 ): WritePlan {
   const sorted = [...pending].sort(byUrgency);
-  const flagged = sorted.filter((write) => write.flagged);
   let left = Math.max(0, room);
-  const flaggedRequests = Math.min(left, Math.ceil(flagged.length / WRITES_PER_REQUEST));
-  left -= flaggedRequests;
   let listAlone = list.must && left > 0;
   if (listAlone) left -= 1;
-  const rest = sorted.length - flagged.length;
-  const restRequests = Math.min(left, Math.ceil(rest / WRITES_PER_REQUEST));
-  left -= restRequests;
+  const requests = Math.min(left, Math.ceil(sorted.length / WRITES_PER_REQUEST));
+  left -= requests;
   if (!listAlone && list.may && left > 0) listAlone = true;
-  const writes = [
-    ...flagged.slice(0, flaggedRequests * WRITES_PER_REQUEST),
-    ...sorted.slice(flagged.length, flagged.length + restRequests * WRITES_PER_REQUEST),
-  ];
-  const sent = new Set(writes.map((write) => write.formId));
-  return { writes, held: sorted.filter((write) => !sent.has(write.formId)), listAlone };
+  const writes = sorted.slice(0, requests * WRITES_PER_REQUEST);
+  return { writes, held: sorted.slice(writes.length), listAlone };
 }
 
 /** A continuation or an error to clear first, then the stored cursor that lags most. */
@@ -106,15 +112,18 @@ export async function settleIdleForms(
   plan: WritePlan,
 ): Promise<FormSummary[]> {
   const { schedule } = deps;
-  const committed = await commitIdle(deps, plan.writes);
-  const sent = new Set(plan.writes.map(({ formId }) => formId));
+  const { committed, conflicted } = await commitIdle(deps, plan.writes);
+  const held = new Set(plan.held.map(({ formId }) => formId));
   for (const write of plan.writes) {
     if (committed.has(write.formId)) {
       schedule.remember(write.formId, { version: write.version + 1, ...write.view });
-    } else schedule.forget(write.formId);
+    } else if (conflicted.has(write.formId)) schedule.forget(write.formId);
+    else held.add(write.formId);
   }
-  for (const write of plan.held) schedule.hold(write);
-  const held = new Set(plan.held.map(({ formId }) => formId));
+  // Those without room, or in a request that failed, are sent again by a later pass.
+  for (const write of [...plan.held, ...plan.writes]) {
+    if (held.has(write.formId)) schedule.hold(write);
+  }
   return forms.flatMap(({ formId }) => {
     const result = results.get(formId);
     if (result === undefined) return [];
@@ -125,35 +134,37 @@ export async function settleIdleForms(
       schedule.forget(formId);
       return [result.summary];
     }
-    if (sent.has(formId) && !committed.has(formId)) {
+    if (conflicted.has(formId)) {
       deps.log.debug('cursor not moved: the form changed during the run', {
         formId,
         window: result.summary.window,
       });
       return [{ ...result.summary, cursor: commit.previousCursor }];
     }
-    if (!sent.has(formId) && !held.has(formId)) {
-      const cursor = commit.change.cursor ?? commit.previousCursor;
-      const recent = commit.change.recent ?? state.recent;
-      schedule.remember(formId, { version: state.version, cursor, ...(recent && { recent }) });
+    if (!committed.has(formId) && !held.has(formId)) {
+      schedule.remember(formId, { version: state.version, ...viewAfter(deps, commit, state) });
     }
     return [result.summary];
   });
 }
 
-async function commitIdle(deps: PollerDeps, writes: readonly IdleWrite[]): Promise<Set<number>> {
-  if (writes.length === 0) return new Set();
+async function commitIdle(
+  deps: PollerDeps,
+  writes: readonly IdleWrite[],
+): Promise<CommitManyResult> {
+  const none = { committed: new Set<number>(), conflicted: new Set<number>() };
+  if (writes.length === 0) return none;
   try {
     return await deps.forms.commitMany(
       writes.map(({ formId, version, change }) => ({ formId, version, change })),
       deps.clock.now(),
     );
   } catch (error: unknown) {
-    deps.log.warn('cursor update failed; the next run reads the same window again', {
+    deps.log.warn('cursor update failed; a later pass sends it again', {
       forms: writes.map((write) => write.formId),
       error: errorInfo(error, deps.clock.now()),
     });
-    return new Set();
+    return none;
   }
 }
 

@@ -58,11 +58,13 @@ export async function poll(
   const started = clock.now();
   const reads: PassReads = { listRode: false, requests: 0 };
   const list = await formList(deps, reads);
-  // The states this pass read, each once.
-  const fresh = new Map<number, FormState>();
+  // The states this pass read, each form's once (a form with none yet is asked for once too).
+  const statesRead = new Map<number, FormState>();
+  const asked = new Set<number>();
   const readStates = async (formIds: readonly number[]) => {
     const states = await readStatesOf(deps, formIds, reads);
-    for (const [formId, state] of states) fresh.set(formId, state);
+    for (const formId of formIds) asked.add(formId);
+    for (const [formId, state] of states) statesRead.set(formId, state);
     return states;
   };
   if (schedule.needsStates) {
@@ -80,10 +82,8 @@ export async function poll(
   if (corpPass && scanning.length > 0 && ctx.remainingMs() >= settings.deadlineMarginMs) {
     // The listing writes nothing, so the states this process last read serve it: a quiet
     // pass reads no state. Forms it has never read are read now.
-    const unread = scanning.filter(({ formId }) => schedule.lastRead(formId) === undefined);
-    if (unread.length > 0) {
-      await readStates(unread.map(({ formId }) => formId));
-    }
+    const neverRead = scanning.filter(({ formId }) => schedule.lastRead(formId) === undefined);
+    if (neverRead.length > 0) await readStates(neverRead.map(({ formId }) => formId));
     const views = new Map(scanning.map(({ formId }) => [formId, schedule.lastRead(formId)]));
     scan = await scanCorp(deps, ctx, scanning, views);
   }
@@ -100,7 +100,7 @@ export async function poll(
   // Forms the corp-wide listing found nothing for are done; the rest need their state, read
   // once a pass and together, so that the reads are full batches of 100 but the last.
   const isOwn = (form: DueForm) => !vouched.has(form.formId) && ownRun(form);
-  const unread = due.filter((form) => isOwn(form) && !fresh.has(form.formId));
+  const unread = due.filter((form) => isOwn(form) && !asked.has(form.formId));
   if (unread.length > 0 && ctx.remainingMs() >= settings.deadlineMarginMs) {
     await readStates(unread.map(({ formId }) => formId));
   }
@@ -108,7 +108,6 @@ export async function poll(
     const forms = due.slice(first, first + FORMS_PER_BATCH);
     const listed = forms.flatMap(({ formId }) => vouched.get(formId)?.summary ?? []);
     const own = forms.filter(isOwn);
-    // Past the margin before the reads, too: nothing of these forms was read.
     if (ctx.remainingMs() < settings.deadlineMarginMs) {
       summaries.push(
         ...listed,
@@ -119,7 +118,7 @@ export async function poll(
     await pMap(
       own,
       async ({ formId, lookbackSeconds }) => {
-        const state = schedule.overlay(fresh.get(formId));
+        const state = schedule.overlay(statesRead.get(formId));
         results.set(formId, await new FormRun(deps, ctx, formId, state, lookbackSeconds).run());
       },
       { concurrency: deps.formConcurrency ?? 8 },
@@ -127,7 +126,7 @@ export async function poll(
     reached.push(...listed);
     ran.push(...own);
   }
-  reached.push(...(await endPass(deps, ctx, { list, reads, ran, fresh, results, started })));
+  reached.push(...(await endPass(deps, ctx, { list, reads, ran, statesRead, results, started })));
   const byId = new Map(due.map((form) => [form.formId, form]));
   for (const summary of reached) {
     if (summary.outcome !== 'deferred') {
@@ -158,28 +157,29 @@ async function endPass(
     list: FormList;
     reads: PassReads;
     ran: readonly DueForm[];
-    fresh: ReadonlyMap<number, FormState>;
+    statesRead: ReadonlyMap<number, FormState>;
     results: ReadonlyMap<number, FormResult>;
     started: number;
   },
 ): Promise<FormSummary[]> {
   const { schedule, settings, clock } = deps;
-  const { list, reads, ran, fresh, results, started } = pass;
+  const { list, reads, ran, statesRead, results, started } = pass;
   const ranIds = new Set(ran.map(({ formId }) => formId));
   const pending = [
-    ...idleWrites(deps, ran, fresh, results, started),
+    ...idleWrites(deps, ran, statesRead, results, started),
     ...schedule.heldWrites(list.formIds).filter(({ formId }) => !ranIds.has(formId)),
   ];
   const room = Math.ceil(list.formIds.length / STATES_PER_READ) + 1 - reads.requests;
   const listAge = schedule.listAgeMs(clock.now());
   const plan = planWrites(pending, room, {
+    // The passes come `pace.minMs` apart: whether the list would be too old by the next.
     must: !reads.listRode && listAge + settings.pace.minMs > LIST_MAX_AGE_MS,
     may:
       !reads.listRode &&
       listAge >= LIST_REFRESH_MS &&
       ctx.remainingMs() >= settings.deadlineMarginMs,
   });
-  const summaries = await settleIdleForms(deps, ran, fresh, results, plan);
+  const summaries = await settleIdleForms(deps, ran, statesRead, results, plan);
   if (plan.listAlone) await refreshList(deps);
   return summaries;
 }

@@ -22,7 +22,13 @@ interface FormMemory {
    * The form as this process left it after an idle pass it did not write: valid while the
    * table still holds `version` (nobody else wrote since), docs/guarantees.md#storage.
    */
-  view?: { version: number; cursor: number; recent?: Readonly<Record<string, number>> };
+  view?: {
+    version: number;
+    cursor: number;
+    recent?: Readonly<Record<string, number>>;
+    /** A held write will clear the continuation and the error the table still holds. */
+    clears?: boolean;
+  };
   /** The state as last read from the table. */
   read?: FormState;
   /** An idle write a pass had no room for, to send from a later pass. */
@@ -120,8 +126,8 @@ export class PollSchedule {
       cursor: view.cursor,
       ...(view.recent !== undefined && { recent: view.recent }),
     };
-    // This process's own idle write cleared them.
-    if (view.version > read.version) {
+    // This process's own idle write cleared them, or one it holds will.
+    if (view.version > read.version || view.clears === true) {
       delete seen.continuation;
       delete seen.lastError;
     }
@@ -249,11 +255,17 @@ export class PollSchedule {
     if (state === undefined) return undefined;
     const view = this.#forms.get(state.formId)?.view;
     if (view === undefined || view.version !== state.version) return state;
-    return {
+    const seen: { -readonly [K in keyof FormState]: FormState[K] } = {
       ...state,
       cursor: view.cursor,
       ...(view.recent !== undefined && { recent: view.recent }),
     };
+    // The window that continuation was for is done: a held write clears it.
+    if (view.clears === true) {
+      delete seen.continuation;
+      delete seen.lastError;
+    }
+    return seen;
   }
 
   /** Keeps what an idle pass would have written, while the table holds `version`. */
@@ -266,7 +278,7 @@ export class PollSchedule {
   /** Keeps an idle write for a later pass, and the view it would leave meanwhile. */
   hold(write: IdleWrite): void {
     const memory = this.#memory(write.formId);
-    memory.view = { version: write.version, ...write.view };
+    memory.view = { version: write.version, ...write.view, ...(write.flagged && { clears: true }) };
     memory.unwritten = write;
   }
 

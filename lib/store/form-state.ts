@@ -13,7 +13,7 @@ import {
 import type { Clock } from '../clock.js';
 import { LeaseHeldError, StateConflictError, StoreWriteError } from '../errors.js';
 import type { Continuation, ErrorInfo, FormList, FormState, StartMode } from '../model.js';
-import type { FormsRead, FormStateStore, Guard, StateChange } from '../ports.js';
+import type { CommitManyResult, FormsRead, FormStateStore, Guard, StateChange } from '../ports.js';
 import { FORM_LIST_KEY, formPk, STATE_SK } from './keys.js';
 import { chunk, drainUnprocessed } from './retry.js';
 
@@ -244,38 +244,38 @@ export class DynamoFormStateStore implements FormStateStore {
   async commitMany(
     items: readonly { formId: number; version: number; change: StateChange }[],
     now: number,
-  ): Promise<Set<number>> {
+  ): Promise<CommitManyResult> {
     const committed = new Set<number>();
+    const conflicted = new Set<number>();
     for (const group of chunk(items, TRANSACT_MAX)) {
-      let pending = group;
-      // A cancelled transaction names the items whose condition failed; the rest go again once.
-      for (let attempt = 0; attempt < 2 && pending.length > 0; attempt += 1) {
-        try {
-          await this.#client.send(
-            new TransactWriteCommand({
-              TransactItems: pending.map((item) => ({
-                Update: {
-                  TableName: this.#tableName,
-                  ...this.#update(
-                    item.formId,
-                    { kind: 'version', version: item.version },
-                    item.change,
-                    now,
-                  ),
-                },
-              })),
-            }),
-          );
-          for (const item of pending) committed.add(item.formId);
-          pending = [];
-        } catch (error: unknown) {
-          if (!(error instanceof TransactionCanceledException)) throw error;
-          const reasons = error.CancellationReasons ?? [];
-          pending = pending.filter((_, index) => reasons[index]?.Code !== 'ConditionalCheckFailed');
-        }
+      try {
+        await this.#client.send(
+          new TransactWriteCommand({
+            TransactItems: group.map((item) => ({
+              Update: {
+                TableName: this.#tableName,
+                ...this.#update(
+                  item.formId,
+                  { kind: 'version', version: item.version },
+                  item.change,
+                  now,
+                ),
+              },
+            })),
+          }),
+        );
+        for (const item of group) committed.add(item.formId);
+      } catch (error: unknown) {
+        if (!(error instanceof TransactionCanceledException)) throw error;
+        // It names the items whose condition failed; the rest wait for a later request, so
+        // that one stale item never costs a second request here.
+        const reasons = error.CancellationReasons ?? [];
+        group.forEach((item, index) => {
+          if (reasons[index]?.Code === 'ConditionalCheckFailed') conflicted.add(item.formId);
+        });
       }
     }
-    return committed;
+    return { committed, conflicted };
   }
 
   async noteError(formId: number, error: ErrorInfo): Promise<void> {
@@ -284,9 +284,11 @@ export class DynamoFormStateStore implements FormStateStore {
         new UpdateCommand({
           TableName: this.#tableName,
           Key: key(formId),
-          UpdateExpression: 'SET last_error = :error, updated_at = :now',
+          // A new version: an idle write guarded by the old one must not erase the error.
+          UpdateExpression: 'SET last_error = :error, updated_at = :now ADD #version :one',
           ConditionExpression: 'attribute_exists(pk)',
-          ExpressionAttributeValues: { ':error': error, ':now': error.at },
+          ExpressionAttributeNames: { '#version': 'version' },
+          ExpressionAttributeValues: { ':error': error, ':now': error.at, ':one': 1 },
         }),
       );
     } catch (caught: unknown) {

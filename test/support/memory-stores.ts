@@ -1,6 +1,7 @@
 import { LeaseHeldError, StateConflictError, StoreWriteError } from '../../lib/errors.js';
 import type { ErrorInfo, FormList, FormState, StartMode } from '../../lib/model.js';
 import type {
+  CommitManyResult,
   EventPublisher,
   FormsRead,
   FormStateStore,
@@ -94,24 +95,36 @@ export class MemoryFormStateStore implements FormStateStore {
   commitMany(
     items: readonly { formId: number; version: number; change: StateChange }[],
     now: number,
-  ): Promise<Set<number>> {
-    this.requests += Math.ceil(items.length / 100);
-    const done = new Set<number>();
-    for (const item of items) {
-      const state = this.states.get(item.formId);
-      const guard: Guard = { kind: 'version', version: item.version };
-      if (state !== undefined && this.#guardHolds(state, guard, now)) {
-        this.#apply(state, guard, item.change, now);
-        done.add(item.formId);
+  ): Promise<CommitManyResult> {
+    const committed = new Set<number>();
+    const conflicted = new Set<number>();
+    // As DynamoDB's transactions: 100 a request, all or nothing.
+    for (let first = 0; first < items.length; first += 100) {
+      this.requests += 1;
+      const group = items.slice(first, first + 100);
+      const holds = (item: (typeof group)[number]) => {
+        const state = this.states.get(item.formId);
+        return state !== undefined && this.#guardHolds(state, guardOf(item), now);
+      };
+      const failed = group.filter((item) => !holds(item));
+      for (const item of failed) conflicted.add(item.formId);
+      if (failed.length > 0) continue;
+      for (const item of group) {
+        const state = this.states.get(item.formId);
+        if (state !== undefined) this.#apply(state, guardOf(item), item.change, now);
+        committed.add(item.formId);
       }
     }
-    return Promise.resolve(done);
+    return Promise.resolve({ committed, conflicted });
   }
 
   noteError(formId: number, error: ErrorInfo): Promise<void> {
     this.requests += 1;
     const state = this.states.get(formId);
-    if (state !== undefined) state.lastError = error;
+    if (state !== undefined) {
+      state.lastError = error;
+      state.version += 1;
+    }
     return Promise.resolve();
   }
 
@@ -196,3 +209,5 @@ export class MemoryPublisher implements EventPublisher {
     return this.sent.map((message) => message.id);
   }
 }
+
+const guardOf = (item: { version: number }): Guard => ({ kind: 'version', version: item.version });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import type { FormState } from '../../../lib/model.js';
 import { planWrites } from '../../../lib/poll/idle-writes.js';
-import type { IdleWrite } from '../../../lib/poll/schedule.js';
+import { PollSchedule, type IdleWrite } from '../../../lib/poll/schedule.js';
 
 const write = (formId: number, storedCursor: number, flagged = false): IdleWrite => ({
   formId,
@@ -27,19 +28,22 @@ describe('planWrites: the requests a pass has left, among idle writes and the fo
     expect(plan.listAlone).toBe(false);
   });
 
-  it('clears continuations and errors first, then reads a list that must be read, then writes the lagging', () => {
+  it('reads a list that must be read first, then writes, clears of continuations and errors first, filling each request', () => {
     const flagged = [write(900, 5_000, true), write(901, 5_001, true)];
 
-    const tight = planWrites([...lagging(100), ...flagged], 1, { must: true, may: true });
-    const roomier = planWrites([...lagging(100), ...flagged], 2, { must: true, may: true });
+    const tight = planWrites([...lagging(150), ...flagged], 1, { must: true, may: true });
+    const roomier = planWrites([...lagging(150), ...flagged], 2, { must: true, may: true });
+    const noList = planWrites([...lagging(150), ...flagged], 1, { must: false, may: true });
 
-    // One request: the flagged forms; the list and the lagging ones wait.
-    expect(ids(tight.writes)).toEqual([900, 901]);
-    expect(tight.listAlone).toBe(false);
-    expect(tight.held).toHaveLength(100);
-    // Two: the flagged forms, then the list.
-    expect(ids(roomier.writes)).toEqual([900, 901]);
+    // One request: the list; every write waits.
+    expect(tight.listAlone).toBe(true);
+    expect(tight.writes).toEqual([]);
+    // Two: the list, then the two clears and the 98 most lagging in one request.
     expect(roomier.listAlone).toBe(true);
+    expect(ids(roomier.writes)).toEqual([900, 901, ...ids(lagging(98))]);
+    expect(ids(roomier.held)).toEqual(ids(lagging(52, 99)));
+    expect(ids(noList.writes)).toEqual(ids(roomier.writes));
+    expect(noList.listAlone).toBe(false);
   });
 
   it('reads a list that may be read only with a request to spare after the writes', () => {
@@ -54,5 +58,41 @@ describe('planWrites: the requests a pass has left, among idle writes and the fo
     expect(plan.writes).toEqual([]);
     expect(ids(plan.held)).toEqual([1, 2, 3]);
     expect(plan.listAlone).toBe(false);
+  });
+});
+
+describe('a held write, until a later pass sends it', () => {
+  const stored: FormState = {
+    formId: 842,
+    version: 7,
+    cursor: 1_000,
+    origin: 0,
+    startMode: 'now',
+    continuation: { start: 900, end: 1_000, offset: 200 },
+    lastError: { name: 'TransportError', message: 'timeout', at: 1_000_000 },
+  };
+
+  it('lets the next run read on from where the held write leaves the form, its continuation done', () => {
+    const schedule = new PollSchedule();
+    schedule.saw(new Map([[842, stored]]));
+    schedule.hold({ ...write(842, 1_000, true), version: 7 });
+
+    const seen = schedule.overlay(stored);
+
+    expect(seen).toMatchObject({ version: 7, cursor: 1_180 });
+    expect(seen?.continuation).toBeUndefined();
+    expect(seen?.lastError).toBeUndefined();
+    expect(schedule.lastRead(842)?.continuation).toBeUndefined();
+    expect(schedule.heldWrites([842])).toHaveLength(1);
+  });
+
+  it('is dropped once the table holds a newer version, and the table read as it is', () => {
+    const schedule = new PollSchedule();
+    schedule.hold({ ...write(842, 1_000, true), version: 7 });
+    const newer = { ...stored, version: 8 };
+    schedule.saw(new Map([[842, newer]]));
+
+    expect(schedule.heldWrites([842])).toEqual([]);
+    expect(schedule.overlay(newer)).toEqual(newer);
   });
 });

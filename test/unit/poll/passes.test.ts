@@ -1,6 +1,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import { runPasses } from '../../../lib/poll/passes.js';
 import { PollSchedule } from '../../../lib/poll/schedule.js';
+import { TransportError } from '../../../lib/weiban/errors.js';
 import { pollSettings } from '../../fixtures/poll-settings.js';
 import { submitter } from '../../fixtures/weiban.js';
 import { FakeWeiban } from '../../support/fake-weiban.js';
@@ -238,6 +239,51 @@ describe('passes within one invocation (G10)', () => {
     // 200 writes go out in the passes after, which read nothing.
     for (const requests of perPass.slice(6)) expect(requests).toBeLessThanOrEqual(4);
     expect(storedLagS).toBeLessThanOrEqual(180);
+  });
+
+  it('reads the form list and writes the lagging cursors while some form fails every other pass', async () => {
+    const formIds = Array.from({ length: 100 }, (_, i) => 1_000 + i);
+    const t = setup({ formIds, intervalMs: 4_000, perMinute: 100_000 });
+    let pass = 0;
+    t.weiban.beforePage = (query) => {
+      // Forms 1000 and 1001 fail by turns: each pass has an error to note or to clear.
+      if (query.formId === 1_000 + (pass % 2))
+        throw new TransportError('form/user/list', 'timeout');
+    };
+    const perPass: number[] = [];
+    let addedAt: number | undefined;
+    let addedPolledAt: number | undefined;
+    let storedLagS = 0;
+    for (let minute = 0; minute < 7; minute += 1) {
+      t.clock.advance(START_MS + minute * 60_000 - t.clock.now());
+      let before = t.forms.requests;
+      let queried = t.weiban.queries.length;
+      await t.invoke(`run-${minute}`, t.clock.now() + 55_000, () => {
+        perPass.push(t.forms.requests - before);
+        if (
+          addedPolledAt === undefined &&
+          t.weiban.queries.slice(queried).some((q) => q.formId === 5_000)
+        ) {
+          addedPolledAt = t.clock.now();
+        }
+        pass += 1;
+        if (pass === 5) {
+          // The operator's `forms add 5000`.
+          t.forms.list?.formIds.push(5_000);
+          addedAt = t.clock.now();
+        }
+        before = t.forms.requests;
+        queried = t.weiban.queries.length;
+      });
+      const nowS = Math.floor(t.clock.now() / 1000);
+      for (const formId of formIds.slice(2)) {
+        storedLagS = Math.max(storedLagS, nowS - (t.forms.states.get(formId)?.cursor ?? 0));
+      }
+    }
+
+    expect(addedAt).toBeDefined();
+    expect((addedPolledAt ?? Infinity) - (addedAt ?? 0)).toBeLessThanOrEqual(150_000 + 2 * 4_000);
+    expect(storedLagS).toBeLessThanOrEqual(120 + 60);
   });
 
   it('keeps within 80 % of the budget, polling a busy form at the interval and quiet ones less often', async () => {

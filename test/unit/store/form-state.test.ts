@@ -198,7 +198,8 @@ describe('DynamoFormStateStore', () => {
       7_000,
     );
 
-    expect([...committed]).toEqual([842, 901]);
+    expect([...committed.committed]).toEqual([842, 901]);
+    expect([...committed.conflicted]).toEqual([]);
     expect(dynamo).toHaveReceivedCommandTimes(TransactWriteCommand, 1);
     expect(dynamo).toHaveReceivedCommandWith(TransactWriteCommand, {
       TransactItems: [
@@ -216,19 +217,27 @@ describe('DynamoFormStateStore', () => {
     });
   });
 
-  it('retries a cancelled transaction without the forms whose guard failed', async () => {
-    dynamo
-      .on(TransactWriteCommand)
-      .rejectsOnce(
-        new TransactionCanceledException({
-          message: 'Transaction cancelled',
-          $metadata: {},
-          CancellationReasons: [{ Code: 'None' }, { Code: 'ConditionalCheckFailed' }],
-        }),
-      )
-      .resolves({});
+  it('notes an error under a new version, so that an idle write guarded by the old one cannot erase it', async () => {
+    dynamo.on(UpdateCommand).resolves({});
 
-    const committed = await store.commitMany(
+    await store.noteError(842, { name: 'TransportError', message: 'timeout', at: 7_000 });
+
+    expect(dynamo).toHaveReceivedCommandWith(UpdateCommand, {
+      Key: { pk: 'FORM#842', sk: 'STATE' },
+      UpdateExpression: 'SET last_error = :error, updated_at = :now ADD #version :one',
+    });
+  });
+
+  it('names the forms whose guard failed in a cancelled transaction, and sends it once', async () => {
+    dynamo.on(TransactWriteCommand).rejects(
+      new TransactionCanceledException({
+        message: 'Transaction cancelled',
+        $metadata: {},
+        CancellationReasons: [{ Code: 'None' }, { Code: 'ConditionalCheckFailed' }],
+      }),
+    );
+
+    const result = await store.commitMany(
       [
         { formId: 842, version: 4, change: { cursor: 60 } },
         { formId: 901, version: 2, change: { cursor: 60 } },
@@ -236,13 +245,9 @@ describe('DynamoFormStateStore', () => {
       7_000,
     );
 
-    expect([...committed]).toEqual([842]);
-    expect(dynamo).toHaveReceivedNthCommandWith(TransactWriteCommand, 2, {
-      TransactItems: [
-        expect.objectContaining({
-          Update: expect.objectContaining({ Key: { pk: 'FORM#842', sk: 'STATE' } }),
-        }),
-      ],
-    });
+    // All or nothing: 842 is neither, for a later pass to send again.
+    expect([...result.committed]).toEqual([]);
+    expect([...result.conflicted]).toEqual([901]);
+    expect(dynamo).toHaveReceivedCommandTimes(TransactWriteCommand, 1);
   });
 });
