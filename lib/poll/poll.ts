@@ -97,34 +97,28 @@ export async function poll(
   const reached: FormSummary[] = [];
   const ran: DueForm[] = [];
   const results = new Map<number, FormResult>();
-  // Forms the corp-wide listing found nothing for are done; the rest need their state, read
-  // once a pass and together, so that the reads are full batches of 100 but the last.
-  const isOwn = (form: DueForm) => !vouched.has(form.formId) && ownRun(form);
-  const unread = due.filter((form) => isOwn(form) && !asked.has(form.formId));
-  if (unread.length > 0 && ctx.remainingMs() >= settings.deadlineMarginMs) {
-    await readStates(unread.map(({ formId }) => formId));
-  }
-  for (let first = 0; first < due.length; first += FORMS_PER_BATCH) {
-    const forms = due.slice(first, first + FORMS_PER_BATCH);
-    const listed = forms.flatMap(({ formId }) => vouched.get(formId)?.summary ?? []);
-    const own = forms.filter(isOwn);
+  // Forms the corp-wide listing found nothing for are done; the rest run in batches of 100,
+  // each reading the states it has not read yet (so the reads are whole batches but the last),
+  // and none once the deadline is near.
+  reached.push(...due.flatMap(({ formId }) => vouched.get(formId)?.summary ?? []));
+  const own = due.filter((form) => !vouched.has(form.formId) && ownRun(form));
+  for (let first = 0; first < own.length; first += FORMS_PER_BATCH) {
+    const batch = own.slice(first, first + FORMS_PER_BATCH);
     if (ctx.remainingMs() < settings.deadlineMarginMs) {
-      summaries.push(
-        ...listed,
-        ...own.map(({ formId }) => unreached(formId, schedule.cursorOf(formId))),
-      );
+      summaries.push(...batch.map(({ formId }) => unreached(formId, schedule.cursorOf(formId))));
       continue;
     }
+    const unread = batch.filter(({ formId }) => !asked.has(formId)).map(({ formId }) => formId);
+    if (unread.length > 0) await readStates(unread);
     await pMap(
-      own,
+      batch,
       async ({ formId, lookbackSeconds }) => {
         const state = schedule.overlay(statesRead.get(formId));
         results.set(formId, await new FormRun(deps, ctx, formId, state, lookbackSeconds).run());
       },
       { concurrency: deps.formConcurrency ?? 8 },
     );
-    reached.push(...listed);
-    ran.push(...own);
+    ran.push(...batch);
   }
   reached.push(...(await endPass(deps, ctx, { list, reads, ran, statesRead, results, started })));
   const byId = new Map(due.map((form) => [form.formId, form]));
